@@ -1,0 +1,9 @@
+// Public entry point for tests and tools that run the sandbox in-process.
+
+export { createSandbox, DEFAULT_RATE_LIMIT, type Sandbox, type SandboxOptions, type ProvisionedAccount, type ProvisionInput } from './sandbox.js';
+export { createManualClock, createSystemClock, type Clock, type ManualClock } from './clock.js';
+export { createRng, type Rng } from './prng.js';
+export { DEFAULT_FAULTS, BAD_DATA_KINDS, type FaultConfig, type Faults } from './faults.js';
+export type { DeliveryRecord, DeliveryStatus, SentRecord, WebhookEvent, Dispatcher, DispatcherOptions } from './webhooks/dispatcher.js';
+export { EVENT_TYPES } from './webhooks/subscriptions.js';
+export type * from './types.js';
