@@ -35,7 +35,10 @@ export async function startReceiver(respond: Receiver['respond'] = () => 204): P
           return true;
         };
         const timer = setTimeout(() => reject(new Error(`only ${requests.length}/${count} webhook requests arrived`)), timeoutMs);
-        if (!check()) waiters.push(() => void check());
+        const wait = (): void => {
+          if (!check()) waiters.push(wait);
+        };
+        wait();
       });
     },
     close: () => new Promise((resolve) => server.close(() => resolve())),
