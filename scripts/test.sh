@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The one test command (`npm test`): installs what is missing, brings up the local
+# stack (Kafka KRaft + Apicurio Registry from Maven Central, the machine's
+# PostgreSQL) unless KAFKA_BROKERS/SCHEMA_REGISTRY_URL/DATABASE_URL point elsewhere,
+# runs every vitest project, stops what it started, and ends with one plain line
+# "N passed, N failed" read from vitest's JSON report.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+started_at=$(date +%s)
+
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "[test] installing npm packages (npm ci)"
+  npm ci --no-audit --no-fund || exit 1
+fi
+
+started_stack=0
+if [ -z "${KAFKA_BROKERS:-}" ] || [ -z "${SCHEMA_REGISTRY_URL:-}" ] || [ -z "${DATABASE_URL:-}" ]; then
+  if ! npx tsx scripts/stack/index.ts status >/dev/null 2>&1; then started_stack=1; fi
+  npx tsx scripts/stack/index.ts up || exit 1
+  eval "$(npx tsx scripts/stack/index.ts env | sed 's/^/export /')"
+fi
+echo "[test] versions under test:"
+npx tsx scripts/stack/index.ts status 2>/dev/null | sed 's/^/[test]   /'
+
+report=.cache/vitest-report.json
+mkdir -p .cache && rm -f "$report"
+npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@"
+status=$?
+
+if [ "$started_stack" = 1 ] && [ "${KEEP_STACK:-0}" != 1 ]; then npx tsx scripts/stack/index.ts down >/dev/null 2>&1; fi
+
+echo "[test] took $(( $(date +%s) - started_at ))s"
+if [ -f "$report" ]; then
+  node -e '
+    const r = require(process.argv[1]);
+    const skipped = r.numPendingTests + r.numTodoTests;
+    // A file that fails outside any test (a beforeAll, an import) counts as a failure too.
+    const brokenFiles = r.testResults.filter((f) => f.status === "failed" && !f.assertionResults.some((a) => a.status === "failed")).length;
+    console.log(`${r.numPassedTests} passed, ${r.numFailedTests + brokenFiles} failed` + (skipped ? `, ${skipped} skipped` : ""));
+    if (r.numTotalTests === 0) process.exit(1);
+  ' "$PWD/$report" || status=1
+else
+  echo "0 passed, 0 failed"
+  status=1
+fi
+exit $status

@@ -1,0 +1,111 @@
+/**
+ * Configuration: every setting comes from an environment variable, is declared once
+ * in {@link SETTINGS} (key, default, meaning, parser) and validated once at start-up.
+ * A bad or missing value stops start-up with a message naming the key and what was
+ * expected (platformatic/kafka validates its `options.ts` the same way).
+ * `.env.example` lists the same keys; a test keeps the two in step.
+ */
+import { z } from 'zod';
+import { ConfigError, type ConfigIssue } from '../errors/index.js';
+
+const hostPort = z.string().regex(/^[^\s:,]+:\d{1,5}$/, 'expected host:port');
+const brokers = z
+  .string()
+  .transform((s) => s.split(',').map((b) => b.trim()).filter(Boolean))
+  .pipe(z.array(hostPort).min(1, 'expected at least one host:port'));
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const nonNegativeInt = z.coerce.number().int().nonnegative();
+const url = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' });
+const pgUrl = z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL');
+const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'expected a lower-case SQL identifier');
+const topicPrefix = z.string().regex(/^[a-zA-Z0-9._-]{0,100}$/, 'expected letters, digits, ".", "_" or "-"');
+const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+const compatibility = z.enum(['BACKWARD', 'BACKWARD_TRANSITIVE', 'FORWARD', 'FORWARD_TRANSITIVE', 'FULL', 'FULL_TRANSITIVE', 'NONE']);
+/** `id:base64` pairs; each key must decode to 32 bytes (AES-256). */
+const masterKeys = z
+  .string()
+  .transform((s) => s.split(',').map((p) => p.trim()).filter(Boolean))
+  .pipe(
+    z.array(
+      z
+        .string()
+        .regex(/^[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/=]+$/, 'expected id:base64 pairs separated by commas')
+        .refine((p) => Buffer.from(p.slice(p.indexOf(':') + 1), 'base64').length === 32, 'each key must be 32 bytes of base64'),
+    ).min(1),
+  )
+  .transform((pairs) => pairs.map((p) => ({ id: p.slice(0, p.indexOf(':')), key: Buffer.from(p.slice(p.indexOf(':') + 1), 'base64') })));
+
+interface Setting<T extends z.ZodType> {
+  /** Default as the env string; `undefined` means required. */
+  default: string | undefined;
+  description: string;
+  schema: T;
+}
+const setting = <T extends z.ZodType>(schema: T, def: string | undefined, description: string): Setting<T> => ({
+  schema,
+  default: def,
+  description,
+});
+
+/** Every setting the integration reads. Keys are environment variable names. */
+export const SETTINGS = {
+  LOG_LEVEL: setting(logLevel, 'info', 'pino log level'),
+  KAFKA_BROKERS: setting(brokers, '127.0.0.1:9092', 'Comma-separated Kafka bootstrap servers'),
+  KAFKA_CLIENT_ID: setting(z.string().min(1), 'acme-sync', 'Kafka client.id prefix of every client'),
+  KAFKA_TOPIC_PREFIX: setting(topicPrefix, '', 'Prefix of every topic name (isolates environments and tests)'),
+  KAFKA_PARTITIONS: setting(positiveInt, '6', 'Partitions of topics created at start-up'),
+  KAFKA_REPLICATION_FACTOR: setting(positiveInt, '1', 'Replication factor of topics created at start-up'),
+  SCHEMA_REGISTRY_URL: setting(url, 'http://127.0.0.1:8081/apis/ccompat/v7', 'Confluent-compatible schema registry base URL'),
+  SCHEMA_COMPATIBILITY: setting(compatibility, 'BACKWARD', 'Compatibility level set on every subject we register'),
+  DATABASE_URL: setting(pgUrl, 'postgres://postgres@127.0.0.1:5432/acme_sync', 'PostgreSQL connection URL'),
+  DATABASE_SCHEMA: setting(identifier, 'public', 'PostgreSQL schema holding the tables'),
+  DATABASE_POOL_MAX: setting(positiveInt, '10', 'Connections per process'),
+  HTTP_HOST: setting(z.string().min(1), '127.0.0.1', 'Interface the HTTP services bind to'),
+  EDGE_PORT: setting(port, '3000', 'Port of the webhook edge adapter'),
+  ADMIN_PORT: setting(port, '3001', 'Port of the admin API and settings page'),
+  PUBLIC_BASE_URL: setting(url, 'http://127.0.0.1:3000', 'Public URL of the edge (webhook and OAuth callback URLs)'),
+  MASTER_KEYS: setting(masterKeys, undefined, 'Secret-encryption keys as id:base64(32 bytes), comma-separated; the first encrypts'),
+  WEBHOOK_MAX_BODY_BYTES: setting(positiveInt, '262144', 'Largest webhook body accepted, after decompression'),
+  WEBHOOK_TOLERANCE_SECONDS: setting(positiveInt, '300', 'Accepted clock skew of webhook-timestamp'),
+  PRODUCER_LINGER_MS: setting(nonNegativeInt, '5', 'How long the edge gathers concurrent webhooks into one Kafka batch'),
+  CONSUMER_GROUP_PREFIX: setting(z.string().min(1), 'acme-sync', 'Prefix of consumer group ids'),
+} as const;
+
+type Settings = typeof SETTINGS;
+export type Config = { readonly [K in keyof Settings]: z.output<Settings[K]['schema']> };
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** Validate the environment once; throws a ConfigError naming every bad key. */
+export function loadConfig(env: Env = process.env): Config {
+  const issues: ConfigIssue[] = [];
+  const out: Record<string, unknown> = {};
+  for (const [key, s] of Object.entries(SETTINGS) as [string, Setting<z.ZodType>][]) {
+    const raw = env[key] === undefined || env[key] === '' ? s.default : env[key];
+    if (raw === undefined) {
+      issues.push({ key, message: `is required (${s.description})` });
+      continue;
+    }
+    const parsed = s.schema.safeParse(raw);
+    if (parsed.success) out[key] = parsed.data;
+    else issues.push({ key, message: `${parsed.error.issues.map((i) => i.message).join('; ')} (got ${describeValue(key, raw)})` });
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
+  return Object.freeze(out) as Config;
+}
+
+/** Never echo a secret back in an error message. */
+function describeValue(key: string, raw: string): string {
+  return /KEY|SECRET|PASSWORD|TOKEN/.test(key) ? `${raw.length} characters` : JSON.stringify(raw);
+}
+
+/** The `.env.example` text derived from SETTINGS (kept in the repo; a test compares). */
+export function renderEnvExample(): string {
+  const lines = ['# Every setting of the Acme CRM integration, with its default.', '# Generated from src/config/index.ts (SETTINGS).', ''];
+  for (const [key, s] of Object.entries(SETTINGS)) {
+    lines.push(`# ${s.description}${s.default === undefined ? ' (required)' : ''}`);
+    lines.push(`${key}=${s.default ?? ''}`);
+    lines.push('');
+  }
+  return lines.join('\n');
+}

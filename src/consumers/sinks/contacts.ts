@@ -1,0 +1,37 @@
+/**
+ * The contacts table sink: one multi-row upsert per batch (UNNEST of column arrays),
+ * guarded by version so an older or repeated event changes nothing.
+ */
+import type pg from 'pg';
+import { newestPerKey, type ContactRow } from '../../transforms/contact.js';
+
+export type Queryable = Pick<pg.ClientBase, 'query'>;
+
+const UPSERT_CONTACTS = `
+INSERT INTO contacts AS c (tenant_id, acme_id, acme_version, first_name, last_name, email, phone, company, deleted, acme_updated_at)
+SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::boolean[], $10::timestamptz[])
+ON CONFLICT (tenant_id, acme_id) DO UPDATE SET
+  acme_version = EXCLUDED.acme_version, first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name,
+  email = EXCLUDED.email, phone = EXCLUDED.phone, company = EXCLUDED.company, deleted = EXCLUDED.deleted,
+  acme_updated_at = EXCLUDED.acme_updated_at, updated_at = now()
+WHERE c.acme_version < EXCLUDED.acme_version
+RETURNING tenant_id, acme_id`;
+
+/** Returns the (tenant, Acme ID) pairs that changed. */
+export async function upsertContacts(db: Queryable, rows: readonly ContactRow[]): Promise<{ tenantId: string; acmeId: string }[]> {
+  const batch = newestPerKey(rows);
+  if (batch.length === 0) return [];
+  const { rows: changed } = await db.query<{ tenant_id: string; acme_id: string }>(UPSERT_CONTACTS, [
+    batch.map((r) => r.tenantId),
+    batch.map((r) => r.acmeId),
+    batch.map((r) => r.acmeVersion),
+    batch.map((r) => r.firstName),
+    batch.map((r) => r.lastName),
+    batch.map((r) => r.email),
+    batch.map((r) => r.phone),
+    batch.map((r) => r.company),
+    batch.map((r) => r.deleted),
+    batch.map((r) => new Date(r.acmeUpdatedAt).toISOString()),
+  ]);
+  return changed.map((r) => ({ tenantId: r.tenant_id, acmeId: r.acme_id }));
+}

@@ -1,0 +1,94 @@
+/**
+ * Kafka plumbing shared by the edge and the consumers: one client factory, topic
+ * creation at start-up, and the producer settings every writer uses.
+ */
+import { Kafka, logLevel as KafkaLogLevel, type Admin, type ITopicConfig, type LogEntry, type Producer } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { Config } from '../config/index.js';
+import { ERROR_CODES, TransientError, isRetriable } from '../errors/index.js';
+import { retry } from '../retry/index.js';
+import { TOPIC_KINDS, TOPIC_SPECS, topicConfig, topicNames, type TopicNames } from './topics.js';
+
+export * from './topics.js';
+
+export interface KafkaOptions {
+  brokers: readonly string[];
+  clientId: string;
+  logger?: Logger;
+}
+
+export function kafkaOptionsFrom(config: Config, logger?: Logger): KafkaOptions {
+  return { brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, ...(logger ? { logger } : {}) };
+}
+
+const PINO_LEVEL: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [KafkaLogLevel.ERROR]: 'error',
+  [KafkaLogLevel.WARN]: 'warn',
+  [KafkaLogLevel.INFO]: 'info',
+  [KafkaLogLevel.DEBUG]: 'debug',
+};
+
+/** kafkajs logs through our pino logger so every line is structured JSON. */
+function logCreator(logger: Logger) {
+  return () =>
+    ({ level, log }: LogEntry) => {
+      const { message, ...rest } = log;
+      logger[PINO_LEVEL[level] ?? 'info']({ kafkajs: rest }, message);
+    };
+}
+
+export function createKafka(options: KafkaOptions): Kafka {
+  return new Kafka({
+    clientId: options.clientId,
+    brokers: [...options.brokers],
+    logLevel: options.logger ? KafkaLogLevel.WARN : KafkaLogLevel.NOTHING,
+    ...(options.logger ? { logCreator: logCreator(options.logger) } : {}),
+    retry: { initialRetryTime: 100, retries: 8, maxRetryTime: 5_000 },
+    connectionTimeout: 3_000,
+  });
+}
+
+/**
+ * Every writer is idempotent with acks=all: a retried send never duplicates and an
+ * acknowledged record survives a broker loss (KIP-98). kafkajs allows at most one
+ * in-flight request with idempotence.
+ */
+export function createProducer(kafka: Kafka): Producer {
+  return kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+}
+
+export interface EnsureTopicsOptions {
+  prefix: string;
+  partitions: number;
+  replicationFactor: number;
+}
+
+/** Create the missing topics (idempotent); returns the full names. */
+export async function ensureTopics(admin: Admin, options: EnsureTopicsOptions): Promise<TopicNames> {
+  const names = topicNames(options.prefix);
+  const existing = new Set(await admin.listTopics());
+  const missing: ITopicConfig[] = TOPIC_KINDS.filter((kind) => !existing.has(names[kind])).map((kind) => ({
+    topic: names[kind],
+    numPartitions: options.partitions,
+    replicationFactor: options.replicationFactor,
+    configEntries: topicConfig(TOPIC_SPECS[kind]),
+  }));
+  if (missing.length > 0) {
+    // kafkajs' own waitForLeaders retries only LEADER_NOT_AVAILABLE; a KRaft broker
+    // answers UNKNOWN_TOPIC_OR_PARTITION until the new topic's metadata reaches it.
+    await admin.createTopics({ topics: missing, waitForLeaders: false });
+    await waitForLeaders(admin, missing.map((t) => t.topic));
+  }
+  return names;
+}
+
+async function waitForLeaders(admin: Admin, topics: string[]): Promise<void> {
+  await retry(
+    async () => {
+      const { topics: metadata } = await admin.fetchTopicMetadata({ topics });
+      const leaderless = metadata.filter((t) => t.partitions.length === 0 || t.partitions.some((p) => p.leader < 0));
+      if (leaderless.length > 0) throw new TransientError(`Topics without leaders yet: ${leaderless.map((t) => t.name).join(', ')}`, { code: ERROR_CODES.KAFKA_UNAVAILABLE });
+    },
+    { retries: Infinity, initialDelayMs: 50, maxDelayMs: 1_000, deadlineMs: 30_000, isRetriable: (err) => isRetriable(err) || (err as { type?: string }).type === 'UNKNOWN_TOPIC_OR_PARTITION' },
+  );
+}

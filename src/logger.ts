@@ -1,0 +1,26 @@
+/**
+ * Structured JSON logs (pino). Secrets are redacted by key wherever they appear,
+ * so a token or key that reaches a log object by mistake prints as "[redacted]".
+ */
+import { pino, type Logger, type LoggerOptions } from 'pino';
+
+export const REDACT_PATHS = [
+  '*.password', '*.secret', '*.secrets', '*.token', '*.accessToken', '*.refreshToken', '*.access_token', '*.refresh_token',
+  '*.apiKey', '*.api_key', '*.clientSecret', '*.client_secret', '*.authorization', '*.Authorization', '*.masterKeys', '*.MASTER_KEYS',
+  'headers.authorization', 'req.headers.authorization', 'req.headers["x-api-key"]', '*.webhookSecret', '*.webhook_secret',
+];
+
+export function createLogger(options: { level: string; name: string; destination?: pino.DestinationStream }): Logger {
+  const config: LoggerOptions = {
+    name: options.name,
+    level: options.level,
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    base: { service: options.name },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+    serializers: { err: pino.stdSerializers.errWithCause },
+  };
+  return options.destination ? pino(config, options.destination) : pino(config);
+}
+
+export type { Logger };

@@ -1,0 +1,44 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import avro from 'avsc';
+import { describe, expect, it } from 'vitest';
+
+const DIR = new URL('../../schemas/avro/', import.meta.url);
+const files = readdirSync(DIR).filter((f) => f.endsWith('.avsc'));
+const load = (f: string) => JSON.parse(readFileSync(new URL(f, DIR), 'utf8'));
+
+interface Field { name: string; type: unknown; default?: unknown; doc?: string }
+
+describe('the Avro contracts', () => {
+  it.each(files)('%s parses as Avro and documents the record', (file) => {
+    const schema = load(file);
+    expect(() => avro.Type.forSchema(schema)).not.toThrow();
+    expect(schema.doc, 'record doc').toBeTruthy();
+  });
+
+  it.each(files.filter((f) => f.startsWith('acme-')))('%s carries tenant, Acme ID, version, update time, operation and event ID', (file) => {
+    const names = (load(file).fields as Field[]).map((f) => f.name);
+    expect(names).toEqual(expect.arrayContaining(['event_id', 'tenant_id', 'acme_id', 'acme_version', 'acme_updated_at', 'operation']));
+  });
+
+  it.each(files)('%s uses timestamp logical types for instants and defaults on every optional field', (file) => {
+    for (const field of load(file).fields as Field[]) {
+      const text = JSON.stringify(field.type);
+      if (/_at$/.test(field.name)) expect(text, field.name).toContain('timestamp-millis');
+      if (Array.isArray(field.type) && field.type[0] === 'null') expect(field, field.name).toHaveProperty('default', null);
+    }
+  });
+
+  it('reads an event written before a new optional field was added (BACKWARD evolution)', () => {
+    const v1 = avro.Type.forSchema(load('acme-contact-event.avsc'));
+    const v2schema = load('acme-contact-event.avsc');
+    v2schema.fields.push({ name: 'title', type: ['null', 'string'], default: null });
+    const v2 = avro.Type.forSchema(v2schema);
+    const written = v1.toBuffer({
+      event_id: 'e', tenant_id: 't', acme_id: 'con_1', acme_version: 1, acme_updated_at: 0, operation: 'UPSERT', source: 'POLL',
+      received_at: 0, correlation_id: null, first_name: 'A', last_name: null, email: null, phone: null, company: null,
+    });
+    const read = v2.fromBuffer(written, v2.createResolver(v1));
+    expect(read.title).toBeNull();
+    expect(read.first_name).toBe('A');
+  });
+});
