@@ -13,6 +13,7 @@ import { ApiError, errorBody } from './http/errors.js';
 import { registerOAuthRoutes } from './http/oauth-routes.js';
 import { registerResourceRoutes } from './http/resource-routes.js';
 import { registerWebhookRoutes } from './http/webhook-routes.js';
+import { createGenerator, type GeneratorOptions, type GeneratorRun } from './generator/generator.js';
 import { createRateLimiter, type RateLimiter } from './rate-limiter.js';
 import { createStore, type BadDataHook, type Store } from './store.js';
 import type { Account, RateLimitConfig } from './types.js';
@@ -56,6 +57,10 @@ export interface Sandbox {
   context: SandboxContext;
   provisionAccount(input?: ProvisionInput): ProvisionedAccount;
   createOAuthClient(input: { account_id: string; redirect_uris: string[]; name?: string }): OAuthClient;
+  /** Starts the traffic generator (one run at a time); seed defaults to the sandbox seed. */
+  startGenerator(options?: Partial<GeneratorOptions>): GeneratorRun;
+  /** The current or last generator run, if any. */
+  generator(): GeneratorRun | null;
   /** Clears all state (accounts, records, credentials, deliveries); faults keep their switches. */
   reset(seed?: number): void;
   /** Starts listening; resolves to the base URL. Defaults: 127.0.0.1:4010. */
@@ -131,7 +136,20 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     return { account, api_key: auth.createApiKey(account.id, api_key) };
   };
 
+  let run: GeneratorRun | null = null;
+  const startGenerator = (opts: Partial<GeneratorOptions> = {}): GeneratorRun => {
+    if (run?.status().state === 'running') throw new ApiError(409, 'generator_running', 'A generator run is in progress; stop it first.');
+    const subscribe = (accountId: string, url: string): { id: string; secret: string } => {
+      const { subscription, secret } = subscriptions.create(accountId, url, ['*']);
+      return { id: subscription.id, secret };
+    };
+    run = createGenerator({ store, clock, provisionAccount, createOAuthClient: (i) => auth.createClient(i), subscribe }, { seed: faults.config().seed, ...opts });
+    return run;
+  };
+
   const reset = (newSeed?: number): void => {
+    run?.stop();
+    run = null;
     dispatcher.reset();
     store.reset();
     auth.reset();
@@ -140,7 +158,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     if (newSeed !== undefined) faults.set({ seed: newSeed });
   };
 
-  registerAdminRoutes(app, context, { reset, provisionAccount });
+  registerAdminRoutes(app, context, { reset, provisionAccount, startGenerator, generator: () => run });
 
   let baseUrl: string | null = null;
   return {
@@ -155,6 +173,8 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     context,
     provisionAccount,
     createOAuthClient: (input) => auth.createClient(input),
+    startGenerator,
+    generator: () => run,
     reset,
     async listen(opts = {}) {
       const address = await app.listen({ port: opts.port ?? 4010, host: opts.host ?? '127.0.0.1' });
@@ -163,6 +183,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     },
     url: () => baseUrl,
     async close() {
+      run?.stop();
       dispatcher.close();
       await app.close();
     },

@@ -4,6 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { BAD_DATA_KINDS, type FaultConfig } from '../faults.js';
+import type { GeneratorOptions, GeneratorRun } from '../generator/generator.js';
 import type { DeliveryStatus } from '../webhooks/dispatcher.js';
 import type { SandboxContext } from './context.js';
 import { ApiError, notFound } from './errors.js';
@@ -109,9 +110,41 @@ const deliveriesQuery = z.object({
   status: z.enum(['queued', 'held', 'delayed', 'in_flight', 'retry_scheduled', 'succeeded', 'failed', 'lost', 'cancelled']).optional(),
 });
 
+const generatorBody = z.strictObject({
+  seed: z.number().int().optional(),
+  accounts: z.number().int().min(1).max(1000).optional(),
+  users: z.number().int().min(1).max(1000).optional(),
+  contacts: z.number().int().min(1).max(100_000).optional(),
+  events: z.number().int().min(0).optional(),
+  rate: z.number().min(0).optional(),
+  start_date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).optional(),
+  days: z.number().int().min(1).max(366).optional(),
+  webhook_payload: z.enum(['full', 'thin']).optional(),
+  redirect_uris: z.array(z.url()).optional(),
+  webhook_url: z.url({ protocol: /^https?$/ }).optional(),
+});
+
+export function generatorOptionsFromWire(b: z.infer<typeof generatorBody>): Partial<GeneratorOptions> {
+  const out: Partial<GeneratorOptions> = {};
+  if (b.seed !== undefined) out.seed = b.seed;
+  if (b.accounts !== undefined) out.accounts = b.accounts;
+  if (b.users !== undefined) out.users = b.users;
+  if (b.contacts !== undefined) out.contacts = b.contacts;
+  if (b.events !== undefined) out.events = b.events;
+  if (b.rate !== undefined) out.rate = b.rate;
+  if (b.start_date !== undefined) out.startDate = b.start_date;
+  if (b.days !== undefined) out.days = b.days;
+  if (b.webhook_payload !== undefined) out.webhookPayload = b.webhook_payload;
+  if (b.redirect_uris !== undefined) out.redirectUris = b.redirect_uris;
+  if (b.webhook_url !== undefined) out.webhookUrl = b.webhook_url;
+  return out;
+}
+
 export interface AdminHooks {
   reset(seed?: number): void;
   provisionAccount(input: z.infer<typeof accountBody>): { account: unknown; api_key: string };
+  startGenerator(options: Partial<GeneratorOptions>): GeneratorRun;
+  generator(): GeneratorRun | null;
 }
 
 export function registerAdminRoutes(app: FastifyInstance, ctx: SandboxContext, hooks: AdminHooks): void {
@@ -200,4 +233,26 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: SandboxContext, h
   });
 
   app.get('/_sandbox/bad-data', async () => ({ data: store.badRecords() }));
+
+  const idleStatus = { state: 'idle', seed: faults.config().seed, events_done: 0, events_total: 0, accounts: [] };
+
+  app.post('/_sandbox/generator', async (request, reply) => {
+    const run = hooks.startGenerator(generatorOptionsFromWire(parse(generatorBody, request.body, 'generator request')));
+    return reply.code(202).send(run.status());
+  });
+
+  app.get('/_sandbox/generator', async () => hooks.generator()?.status() ?? idleStatus);
+
+  app.post('/_sandbox/generator/stop', async () => {
+    const run = hooks.generator();
+    run?.stop();
+    return run?.status() ?? idleStatus;
+  });
+
+  app.get('/_sandbox/truth', async () => {
+    const run = hooks.generator();
+    if (!run) throw new ApiError(404, 'not_found', 'No generator run yet.');
+    if (run.status().state === 'running') throw new ApiError(409, 'generator_running', 'The truth is final only once the run has finished.');
+    return run.truth();
+  });
 }
