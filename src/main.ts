@@ -1,24 +1,20 @@
 #!/usr/bin/env node
 /**
- * `acme-sync`: the integration's processes and tools behind one command.
- *   acme-sync init    migrate the database, create topics, register schemas, exit
+ * `acme-sync`: the integration's processes and tools behind one command. Each
+ * command lives in src/cli/<name>.ts and registers itself on the program.
  */
 import { Command } from 'commander';
-import { loadConfig } from './config/index.js';
 import { ConfigError } from './errors/index.js';
-import { createLogger } from './logger.js';
-import { bootstrap } from './bootstrap.js';
+import { registerInit } from './cli/init.js';
 
-async function runInit(): Promise<void> {
-  const config = loadConfig();
-  const logger = createLogger({ level: config.LOG_LEVEL, name: 'acme-sync-init' });
-  const runtime = await bootstrap(config, logger);
-  await runtime.close();
-}
+/** Every command of the CLI; add one line per command module. */
+const COMMANDS: ReadonlyArray<(program: Command) => void> = [
+  registerInit,
+];
 
 export function createCli(): Command {
   const program = new Command('acme-sync').description('Acme CRM integration: calendar sync and touch-point counts');
-  program.command('init').description('migrate the database, create topics and register schemas, then exit').action(runInit);
+  for (const register of COMMANDS) register(program);
   return program;
 }
 
