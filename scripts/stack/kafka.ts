@@ -86,7 +86,8 @@ export async function isKafkaHealthy(): Promise<boolean> {
 }
 
 export async function startKafka(log: (msg: string) => void): Promise<void> {
-  if (runningPid(KAFKA) !== undefined && (await isKafkaHealthy())) return log(`Kafka ${KAFKA_VERSION} already running at ${ADDRESSES.kafka}`);
+  // Already answering (ours, another checkout's, or docker compose's): use it as it is.
+  if (await isKafkaHealthy()) return log(`Kafka already running at ${ADDRESSES.kafka}${runningPid(KAFKA) === undefined ? ' (not started by this checkout)' : ''}`);
   const libs = ensureKafkaLibs(log);
   const java = findJava(17, `Kafka ${KAFKA_VERSION}`);
   const { properties, log4j } = writeConfigs();

@@ -26,7 +26,10 @@ async function setGlobalCompatibility(level: string): Promise<void> {
 }
 
 export async function startRegistry(log: (msg: string) => void): Promise<void> {
-  if (runningPid(REGISTRY) !== undefined && (await isRegistryHealthy())) return log(`Apicurio Registry ${APICURIO_VERSION} already running at ${ADDRESSES.registry}`);
+  if (await isRegistryHealthy()) {
+    await setGlobalCompatibility(process.env.SCHEMA_COMPATIBILITY ?? 'BACKWARD');
+    return log(`schema registry already running at ${ADDRESSES.registry}${runningPid(REGISTRY) === undefined ? ' (not started by this checkout)' : ''}`);
+  }
   const home = ensureApicurio(log);
   const java = findJava(APICURIO_MIN_JAVA, `Apicurio Registry ${APICURIO_VERSION}`);
   if (runningPid(REGISTRY) === undefined) {
