@@ -3,7 +3,7 @@
 -- Our customers. Secrets (Acme API key / OAuth tokens, webhook signing secrets) live only
 -- in secrets_ciphertext: AES-256-GCM under a master key, bound to the tenant ID.
 CREATE TABLE tenants (
-  id                       text        PRIMARY KEY CHECK (id ~ '^[a-z0-9][a-z0-9-]{1,62}$'),
+  id                       text        PRIMARY KEY CHECK (id ~ '^[a-z0-9][a-z0-9_-]{1,62}$'),
   name                     text        NOT NULL,
   status                   text        NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'paused')),
   acme_base_url            text        NOT NULL,

@@ -65,7 +65,7 @@ export interface TenantRepository {
 const EMPTY_SECRETS: TenantSecrets = { webhookSecrets: [] };
 
 function assertTenantId(id: string): void {
-  if (!TENANT_ID.test(id)) throw new ValidationError('id: expected 2-63 lower-case letters, digits or "-", starting with a letter or digit', { context: { field: 'id' } });
+  if (!TENANT_ID.test(id)) throw new ValidationError('id: expected 2-63 lower-case letters, digits, "_" or "-", starting with a letter or digit', { context: { field: 'id' } });
 }
 
 function assertUrl(field: string, value: string): void {

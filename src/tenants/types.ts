@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 
-export const TENANT_ID = /^[a-z0-9][a-z0-9-]{1,62}$/;
+export const TENANT_ID = /^[a-z0-9][a-z0-9_-]{1,62}$/;
 
 export function isValidTimeZone(tz: string): boolean {
   try {

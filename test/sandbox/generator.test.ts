@@ -180,6 +180,19 @@ describe('traffic generator', () => {
     expect(c.calendar_events).not.toEqual(a.calendar_events);
   });
 
+  it('subscribes each account at its own URL and waits for start() when autoStart is false', async () => {
+    sb = createSandbox({ seed: 3, rateLimit: null });
+    rx = await startReceiver();
+    const run = sb.startGenerator({ accounts: 2, users: 1, contacts: 2, events: 20, webhookUrl: `${rx.url}/{account_id}`, autoStart: false });
+    expect(run.accounts.map((a) => a.webhook_subscription?.url)).toEqual(run.accounts.map((a) => `${rx.url}/${a.account_id}`));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(run.status().events_done).toBe(0);
+    run.start();
+    run.start();
+    const truth = await run.done;
+    expect(truth.stats.events).toBe(20);
+  });
+
   it('paces actions at the requested rate and serves status and a 409 truth while running', async () => {
     sb = createSandbox({ rateLimit: null });
     const started = await sb.app.inject({ method: 'POST', url: '/_sandbox/generator', payload: { seed: 3, accounts: 1, users: 1, contacts: 2, events: 30, rate: 100 } });

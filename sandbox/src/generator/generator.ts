@@ -31,6 +31,11 @@ export interface GeneratorOptions {
   redirectUris: string[];
   /** Subscribes this URL (all event types) for every generated account before any data exists. */
   webhookUrl: string | null;
+  /**
+   * When false, accounts, users and contacts are created at once but the changes wait
+   * for `run.start()`: a test can connect its receiver to the accounts first.
+   */
+  autoStart: boolean;
 }
 
 export const DEFAULT_GENERATOR_OPTIONS: GeneratorOptions = {
@@ -45,6 +50,7 @@ export const DEFAULT_GENERATOR_OPTIONS: GeneratorOptions = {
   webhookPayload: 'full',
   redirectUris: ['http://127.0.0.1:3000/oauth/callback', 'http://localhost:3000/oauth/callback'],
   webhookUrl: null,
+  autoStart: true,
 };
 
 export interface GeneratedAccount {
@@ -78,6 +84,8 @@ export interface GeneratorRun {
   accounts: GeneratedAccount[];
   /** Resolves with the truth once the budget is spent (or the run is stopped). */
   done: Promise<Truth>;
+  /** Begin the changes (only needed with `autoStart: false`; idempotent). */
+  start(): void;
   status(): GeneratorStatus;
   stop(): void;
   truth(): Truth;
@@ -88,8 +96,10 @@ const BATCH = 250; // actions between yields in as-fast-as-possible mode
 function setupAccount(deps: GeneratorDeps, rng: Rng, opts: GeneratorOptions, index: number): { shadow: ShadowAccount; creds: GeneratedAccount } {
   const company = `${rng.pick(COMPANIES)} ${index + 1}`;
   const { account, api_key } = deps.provisionAccount({ name: `${company} Sales`, webhook_payload: opts.webhookPayload });
-  const sub = opts.webhookUrl ? deps.subscribe(account.id, opts.webhookUrl) : null;
-  const webhook_subscription = sub && opts.webhookUrl ? { id: sub.id, url: opts.webhookUrl, secret: sub.secret } : null;
+  // `{account_id}` in the URL becomes the account's ID: receivers that route per tenant.
+  const url = opts.webhookUrl?.replaceAll('{account_id}', account.id) ?? null;
+  const sub = url ? deps.subscribe(account.id, url) : null;
+  const webhook_subscription = sub && url ? { id: sub.id, url, secret: sub.secret } : null;
   const domain = `${company.toLowerCase().replace(/[^a-z0-9]/g, '')}.acme.test`;
   const users: User[] = [];
   for (let u = 0; u < opts.users; u++) {
@@ -150,22 +160,30 @@ export function createGenerator(deps: GeneratorDeps, options: Partial<GeneratorO
   };
 
   // Paced mode: due actions are computed from elapsed time, so slow ticks catch up.
-  const started = deps.clock.now();
+  let startedAt = deps.clock.now();
   const tickMs = opts.rate > 0 ? Math.max(5, Math.min(1000, 1000 / opts.rate)) : 0;
   const runPaced = (): void => {
     if (state !== 'running') return;
-    const due = Math.min(opts.events, Math.floor(((deps.clock.now() - started) / 1000) * opts.rate) + 1);
+    const due = Math.min(opts.events, Math.floor(((deps.clock.now() - startedAt) / 1000) * opts.rate) + 1);
     while (done < due) step();
     if (done >= opts.events) return end('finished');
     deps.clock.setTimeout(runPaced, tickMs);
   };
 
-  if (opts.events === 0) end('finished');
-  else if (opts.rate > 0) runPaced();
-  else setImmediate(runFast);
+  let started = false;
+  const start = (): void => {
+    if (started) return;
+    started = true;
+    startedAt = deps.clock.now();
+    if (opts.events === 0) end('finished');
+    else if (opts.rate > 0) runPaced();
+    else setImmediate(runFast);
+  };
+  if (opts.autoStart) start();
 
   return {
     accounts,
+    start,
     done: finished,
     status: () => ({ state, seed: opts.seed, events_done: done, events_total: opts.events, accounts }),
     stop: () => end('stopped'),
