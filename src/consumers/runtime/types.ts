@@ -1,0 +1,108 @@
+/**
+ * The contract between the consumer runner (src/consumers/runtime) and a flow
+ * (calendar, touch-points). The runner owns Kafka, decoding, the DLQ, retries,
+ * offsets and the transaction; a flow owns validation, enrichment and its tables.
+ *
+ * Life of a batch (one partition):
+ *   decode (DecodeError → DLQ) → unknown tenant (→ DLQ) → flow.prepare (reads only;
+ *   permanent per-record problems returned for the DLQ; transient errors thrown →
+ *   the runner retries the whole batch) → ONE PostgreSQL transaction: lock the
+ *   partition's offset row, drop records below it (zombie fencing, kafkajs#1046),
+ *   flow.apply, produce outputs + DLQ records and await acks, store next_offset,
+ *   COMMIT.
+ *
+ * `apply` may run more than once for the same records (a retry after a transient
+ * failure, or a redelivery after a crash before COMMIT): it must be idempotent,
+ * which the version guards on every table give us.
+ */
+import type { PoolClient } from 'pg';
+import type { Logger } from 'pino';
+import type { AcmeObjects, AcmeObjectType } from '../../acme/types.js';
+import type { AcmeSyncError } from '../../errors/index.js';
+import type { TopicKind } from '../../kafka/topics.js';
+import type { AcmeUserRecord, Tenant } from '../../tenants/types.js';
+
+export interface InboundRecord<V = unknown> {
+  topic: string;
+  kind: TopicKind;
+  partition: number;
+  /** Kafka offset as kafkajs gives it (a decimal string). */
+  offset: string;
+  key: string | null;
+  /** The decoded Avro value (for input topics: the event types of src/transforms/types.ts). */
+  value: V;
+  schemaId: number;
+  headers: Record<string, string>;
+  /** Kafka record timestamp, epoch ms. */
+  timestamp: number;
+  /** The original bytes, kept for the DLQ. */
+  raw: Buffer | null;
+}
+
+/** A record for an output topic; `value: null` is a tombstone. Encoded by the runner with the topic's schema. */
+export interface OutputRecord {
+  kind: 'calendar' | 'touchpoints';
+  key: string;
+  value: Record<string, unknown> | null;
+}
+
+export interface DlqEntry {
+  record: InboundRecord;
+  /** Must carry a stage (validate, enrich, transform, ...): it goes into the DLQ headers. */
+  error: AcmeSyncError;
+}
+
+export interface FlowOutcome {
+  /** Records that changed state (written to a table). */
+  written: number;
+  /** Records that changed nothing: stale or duplicate versions. */
+  skipped: number;
+  dlq: DlqEntry[];
+  outputs: OutputRecord[];
+}
+
+/**
+ * Tenants and Acme users, cached per process. `acmeUser` fetches a user not yet in
+ * acme_users from Acme (client.get('user')) and stores it via
+ * repository.upsertAcmeUsers; it answers undefined when Acme says 404.
+ */
+export interface TenantDirectory {
+  get(tenantId: string): Promise<Tenant | undefined>;
+  acmeUser(tenantId: string, acmeUserId: string): Promise<AcmeUserRecord | undefined>;
+}
+
+/**
+ * What a flow needs of the Acme API client (src/acme/client.ts, AcmeClient is
+ * assignable to it): `get` throws PermanentError ACME_NOT_FOUND on 404 and
+ * TransientError when Acme is down or rate-limits.
+ */
+export interface AcmeReader {
+  get<T extends AcmeObjectType>(type: T, id: string): Promise<AcmeObjects[T]>;
+}
+
+export interface FlowContext {
+  now: () => number;
+  tenants: TenantDirectory;
+  acme: (tenantId: string) => AcmeReader;
+  logger: Logger;
+}
+
+export interface Flow<P = unknown> {
+  /** Consumer group suffix: 'calendar', 'touchpoints'. */
+  name: string;
+  inputs: readonly TopicKind[];
+  /**
+   * I/O allowed but no writes: validate, enrich. Records arrive decoded and with a
+   * known tenant, in offset order, possibly from several input topics of one
+   * partition number. Per-record permanent problems are returned for the DLQ;
+   * transient errors throw (→ the runner retries the batch, never DLQs it).
+   */
+  prepare(records: readonly InboundRecord[], ctx: FlowContext): Promise<{ ready: P; dlq: DlqEntry[] }>;
+  /**
+   * Inside the PostgreSQL transaction that also stores the consumed offsets.
+   * Throwing rolls everything back (a transient error is retried with the batch).
+   * `prepared` covers only records at or above the stored offsets: the runner locks
+   * the offset row and fences before it calls `prepare` a second time if needed.
+   */
+  apply(db: PoolClient, prepared: P, ctx: FlowContext): Promise<Omit<FlowOutcome, 'dlq'>>;
+}
