@@ -1,0 +1,260 @@
+/**
+ * Acme's REST API for one tenant, with that tenant's credentials (schemas/acme-openapi.yaml).
+ *
+ * - Auth: the tenant's API key, or its OAuth access token, refreshed shortly before it
+ *   expires and once when Acme answers 401. Refresh tokens rotate and are single use, so a
+ *   refresh is serialised (in-process single flight; across processes a PostgreSQL advisory
+ *   lock when a pool is given) and the new pair is written with a compare-and-set under the
+ *   tenant's row lock: when the stored refresh token changed meanwhile, another process has
+ *   refreshed and its access token is used instead.
+ * - 429 waits `Retry-After` (TransientError ACME_RATE_LIMITED with retryAfterMs); 5xx,
+ *   refused connections and timeouts retry with the shared jittered backoff and deadline;
+ *   404 is ACME_NOT_FOUND; other 4xx are permanent. Errors never carry credentials.
+ */
+import type pg from 'pg';
+import promClient from 'prom-client';
+import { ERROR_CODES, PermanentError, TransientError, toAcmeSyncError, type Stage } from '../errors/index.js';
+import type { Logger } from '../logger.js';
+import { counter, histogram, type Registry } from '../metrics/index.js';
+import { retry, systemClock, type Clock, type RetryOptions } from '../retry/index.js';
+import type { TenantRepository } from '../tenants/repository.js';
+import type { OAuthTokens } from '../tenants/types.js';
+import { classify, send, type AcmeAnswer, type FetchLike } from './http.js';
+import { refreshAccessToken } from './oauth.js';
+import { ACME_COLLECTIONS, type AcmeObjectType, type AcmeObjects, type AcmePage } from './types.js';
+
+export interface ListQuery {
+  updatedSince?: string;
+  cursor?: string | null;
+  limit?: number;
+}
+
+export interface AcmeClient {
+  readonly tenantId: string;
+  /** One object by ID (soft-deleted ones too); 404 → PermanentError ACME_NOT_FOUND. */
+  get<T extends AcmeObjectType>(type: T, id: string): Promise<AcmeObjects[T]>;
+  /** One page, ordered by (updated_at, id); `updatedSince` is inclusive. */
+  list<T extends AcmeObjectType>(type: T, q: ListQuery): Promise<AcmePage<AcmeObjects[T]>>;
+  createWebhookSubscription(input: { url: string; eventTypes?: string[] }): Promise<{ id: string; secret: string }>;
+  deleteWebhookSubscription(id: string): Promise<void>;
+}
+
+export interface AcmeClientOptions {
+  tenantId: string;
+  tenants: TenantRepository;
+  /** Our OAuth client at Acme (needed to refresh OAuth tenants' tokens). */
+  clientId?: string;
+  clientSecret?: string;
+  fetch?: FetchLike;
+  clock?: Clock;
+  logger?: Logger;
+  metrics?: Registry;
+  retry?: Partial<RetryOptions>;
+  /** Serialises token refreshes across processes (advisory lock per tenant). */
+  pool?: pg.Pool;
+  requestTimeoutMs?: number;
+  /** Refresh an access token this long before it expires. */
+  refreshBeforeExpiryMs?: number;
+  /** Stage of errors from get (thin-payload enrichment) and from the other calls (polling). */
+  stages?: { get?: Stage; other?: Stage };
+}
+
+/** Defaults for calls to Acme: a few quick retries, then give up within a minute. */
+export const ACME_RETRY: Partial<RetryOptions> = { retries: 8, initialDelayMs: 200, maxDelayMs: 10_000, deadlineMs: 60_000 };
+
+interface Credentials {
+  baseUrl: string;
+  token: string;
+  oauth?: OAuthTokens;
+}
+
+function createAcmeMetrics(registry: Registry) {
+  return {
+    requests: counter(registry, { name: 'acme_sync_acme_api_requests_total', help: 'Requests to the Acme API by operation and outcome', labelNames: ['operation', 'outcome'] as const }),
+    rateLimitWaits: counter(registry, { name: 'acme_sync_acme_api_rate_limit_waits_total', help: 'Times a 429 from Acme made us wait Retry-After' }),
+    latency: histogram(registry, { name: 'acme_sync_acme_api_request_duration_seconds', help: 'Latency of Acme API requests', labelNames: ['operation'] as const }),
+    refreshes: counter(registry, { name: 'acme_sync_acme_oauth_refreshes_total', help: 'OAuth access-token refreshes by outcome', labelNames: ['outcome'] as const }),
+  };
+}
+
+export function createAcmeClient(options: AcmeClientOptions): AcmeClient {
+  const { tenantId, tenants } = options;
+  const clock = options.clock ?? systemClock;
+  const fetchFn = options.fetch ?? fetch;
+  const timeoutMs = options.requestTimeoutMs ?? 15_000;
+  const refreshBeforeMs = options.refreshBeforeExpiryMs ?? 60_000;
+  const metrics = createAcmeMetrics(options.metrics ?? new promClient.Registry());
+  const log = options.logger?.child({ tenantId, component: 'acme-client' });
+  let cached: Credentials | undefined;
+  let refreshing: Promise<Credentials> | undefined;
+
+  async function load(): Promise<Credentials> {
+    const tenant = await tenants.getWithSecrets(tenantId);
+    if (!tenant) throw new PermanentError(`Unknown tenant ${tenantId}`, { code: ERROR_CODES.UNKNOWN_TENANT, context: { tenantId } });
+    if (tenant.authKind === 'oauth') {
+      const oauth = tenant.secrets.oauth;
+      if (!oauth) throw new PermanentError(`Tenant ${tenantId} is not connected to Acme (no OAuth tokens)`, { code: ERROR_CODES.ACME_AUTH_FAILED, context: { tenantId } });
+      return { baseUrl: tenant.acmeBaseUrl, token: oauth.accessToken, oauth };
+    }
+    if (!tenant.secrets.apiKey) throw new PermanentError(`Tenant ${tenantId} has no Acme API key`, { code: ERROR_CODES.ACME_AUTH_FAILED, context: { tenantId } });
+    return { baseUrl: tenant.acmeBaseUrl, token: tenant.secrets.apiKey };
+  }
+
+  const expiresSoon = (c: Credentials) => c.oauth !== undefined && c.oauth.expiresAt - clock.now() <= refreshBeforeMs;
+
+  async function withRefreshLock<T>(fn: () => Promise<T>): Promise<T> {
+    if (!options.pool) return fn();
+    const client = await options.pool.connect();
+    const key = `acme-sync-oauth-refresh:${tenantId}`;
+    try {
+      await client.query('SELECT pg_advisory_lock(hashtext($1))', [key]);
+      return await fn();
+    } finally {
+      await client.query('SELECT pg_advisory_unlock(hashtext($1))', [key]).catch(() => undefined);
+      client.release();
+    }
+  }
+
+  /** Refresh unless someone else already did since `used` was read. */
+  async function refresh(used: Credentials, reason: 'expiring' | 'rejected'): Promise<Credentials> {
+    return withRefreshLock(async () => {
+      const stored = await load();
+      if (stored.oauth?.refreshToken !== used.oauth?.refreshToken && !expiresSoon(stored)) {
+        metrics.refreshes.inc({ outcome: 'already_refreshed' });
+        return stored;
+      }
+      if (!options.clientId || !options.clientSecret) {
+        throw new PermanentError('ACME_OAUTH_CLIENT_ID / ACME_OAUTH_CLIENT_SECRET are needed to refresh OAuth tokens', { code: ERROR_CODES.CONFIG_INVALID, context: { tenantId } });
+      }
+      const grant = await refreshAccessToken({
+        baseUrl: stored.baseUrl, clientId: options.clientId, clientSecret: options.clientSecret, refreshToken: stored.oauth!.refreshToken,
+        fetch: fetchFn, now: clock.now, timeoutMs, stage: options.stages?.other ?? 'poll',
+      }).catch((err: unknown) => {
+        metrics.refreshes.inc({ outcome: 'failed' });
+        throw err;
+      });
+      let won = true;
+      await tenants.updateSecrets(tenantId, (current) => {
+        // Compare-and-set: the row lock makes this the only writer; a changed refresh token means another process won.
+        if (current.oauth?.refreshToken !== stored.oauth!.refreshToken) {
+          won = false;
+          return current;
+        }
+        return { ...current, oauth: grant.tokens };
+      });
+      metrics.refreshes.inc({ outcome: won ? 'refreshed' : 'lost_race' });
+      log?.info({ reason, won }, 'OAuth access token refreshed');
+      return won ? { ...stored, token: grant.tokens.accessToken, oauth: grant.tokens } : load();
+    });
+  }
+
+  function refreshOnce(used: Credentials, reason: 'expiring' | 'rejected'): Promise<Credentials> {
+    refreshing ??= refresh(used, reason).finally(() => {
+      refreshing = undefined;
+    });
+    return refreshing;
+  }
+
+  async function credentials(): Promise<Credentials> {
+    cached ??= await load();
+    if (expiresSoon(cached)) cached = await refreshOnce(cached, 'expiring');
+    return cached;
+  }
+
+  /** After a 401: a newer credential in the database (rotated key, refreshed token) or a refresh. */
+  async function afterRejection(rejected: Credentials): Promise<Credentials | undefined> {
+    const stored = await load();
+    if (stored.token !== rejected.token) return (cached = stored);
+    if (!stored.oauth) return undefined;
+    return (cached = await refreshOnce(stored, 'rejected'));
+  }
+
+  async function exchange(operation: string, stage: Stage, method: string, path: string, body?: unknown): Promise<AcmeAnswer> {
+    const attempt = async (creds: Credentials): Promise<AcmeAnswer> => {
+      const headers: Record<string, string> = { authorization: `Bearer ${creds.token}`, accept: 'application/json' };
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      const started = performance.now();
+      try {
+        return await send(fetchFn, new URL(path, creds.baseUrl).toString(), { method, headers, body: body === undefined ? undefined : JSON.stringify(body) }, timeoutMs, stage, operation);
+      } finally {
+        metrics.latency.observe({ operation }, (performance.now() - started) / 1000);
+      }
+    };
+    const once = async (): Promise<AcmeAnswer> => {
+      try {
+        const creds = await credentials();
+        let answer = await attempt(creds);
+        if (answer.status === 401) {
+          metrics.requests.inc({ operation, outcome: 'unauthorized' });
+          const renewed = await afterRejection(creds);
+          if (renewed) answer = await attempt(renewed);
+        }
+        if (answer.status < 300) {
+          metrics.requests.inc({ operation, outcome: 'ok' });
+          return answer;
+        }
+        const { error, outcome } = classify(answer, operation, stage, clock.now());
+        metrics.requests.inc({ operation, outcome });
+        throw error;
+      } catch (err) {
+        const e = toAcmeSyncError(err, stage, { tenantId, operation });
+        if (e.code === ERROR_CODES.ACME_UNAVAILABLE && e.context.status === undefined) metrics.requests.inc({ operation, outcome: e.context.timeout ? 'timeout' : 'network_error' });
+        throw e;
+      }
+    };
+    return retry(once, {
+      ...ACME_RETRY,
+      clock,
+      ...options.retry,
+      onRetry: (info) => {
+        if (info.error instanceof TransientError && info.error.code === ERROR_CODES.ACME_RATE_LIMITED) metrics.rateLimitWaits.inc();
+        log?.warn({ err: info.error, attempt: info.attempt, delayMs: info.delayMs, operation }, 'Acme request failed, retrying');
+        options.retry?.onRetry?.(info);
+      },
+    });
+  }
+
+  const badResponse = (operation: string, stage: Stage, what: string) =>
+    new PermanentError(`Acme ${operation} answered 2xx without ${what}`, { code: ERROR_CODES.ACME_BAD_RESPONSE, stage, context: { tenantId, operation } });
+
+  const getStage = options.stages?.get ?? 'enrich';
+  const otherStage = options.stages?.other ?? 'poll';
+
+  return {
+    tenantId,
+    async get(type, id) {
+      const operation = `get_${type}`;
+      const answer = await exchange(operation, getStage, 'GET', `/v1/${ACME_COLLECTIONS[type]}/${encodeURIComponent(id)}`);
+      if (answer.body === null || typeof answer.body !== 'object') throw badResponse(operation, getStage, 'a JSON object');
+      return answer.body as AcmeObjects[typeof type];
+    },
+    async list(type, q) {
+      const operation = `list_${type}`;
+      const params = new URLSearchParams();
+      if (q.cursor) params.set('cursor', q.cursor);
+      else if (q.updatedSince) params.set('updated_since', q.updatedSince);
+      if (q.limit !== undefined) params.set('limit', String(q.limit));
+      const query = params.size > 0 ? `?${params.toString()}` : '';
+      const answer = await exchange(operation, otherStage, 'GET', `/v1/${ACME_COLLECTIONS[type]}${query}`);
+      const page = answer.body as Partial<AcmePage<AcmeObjects[typeof type]>> | undefined;
+      if (!Array.isArray(page?.data) || (page.next_cursor !== null && typeof page.next_cursor !== 'string')) throw badResponse(operation, otherStage, '{ data, next_cursor }');
+      return { data: page.data, next_cursor: page.next_cursor };
+    },
+    async createWebhookSubscription(input) {
+      const operation = 'create_webhook_subscription';
+      const answer = await exchange(operation, otherStage, 'POST', '/v1/webhook-subscriptions', { url: input.url, event_types: input.eventTypes ?? ['*'] });
+      const b = answer.body as { id?: unknown; secret?: unknown } | undefined;
+      if (typeof b?.id !== 'string' || typeof b.secret !== 'string') throw badResponse(operation, otherStage, 'id and secret');
+      return { id: b.id, secret: b.secret };
+    },
+    async deleteWebhookSubscription(id) {
+      const operation = 'delete_webhook_subscription';
+      try {
+        await exchange(operation, otherStage, 'DELETE', `/v1/webhook-subscriptions/${encodeURIComponent(id)}`);
+      } catch (err) {
+        // Already gone is what we wanted.
+        if ((err as { code?: string }).code !== ERROR_CODES.ACME_NOT_FOUND) throw err;
+      }
+    },
+  };
+}
