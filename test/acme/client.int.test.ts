@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import promClient from 'prom-client';
 import { createAcmeClient, type AcmeClientOptions } from '../../src/acme/client.js';
 import { AcmeSyncError, ERROR_CODES } from '../../src/errors/index.js';
+import type { AcmeContact, AcmePage } from '../../src/acme/types.js';
 import type { TenantRepository } from '../../src/tenants/repository.js';
 import { createIsolatedStack, type IsolatedStack } from '../helpers/isolated-stack.js';
 import {
@@ -54,7 +55,7 @@ describe('the Acme client with an API-key tenant', () => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const page = await acme.list('contact', { cursor, limit: 2 });
+      const page: AcmePage<AcmeContact> = await acme.list('contact', { cursor, limit: 2 });
       ids.push(...page.data.map((c) => c.id));
       cursor = page.next_cursor;
       pages++;
