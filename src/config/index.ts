@@ -70,6 +70,12 @@ export const SETTINGS = {
   WEBHOOK_TOLERANCE_SECONDS: setting(positiveInt, '300', 'Accepted clock skew of webhook-timestamp'),
   PRODUCER_LINGER_MS: setting(nonNegativeInt, '5', 'How long the edge gathers concurrent webhooks into one Kafka batch'),
   CONSUMER_GROUP_PREFIX: setting(z.string().min(1), 'acme-sync', 'Prefix of consumer group ids'),
+  ACME_OAUTH_CLIENT_ID: setting(z.string(), '', 'Our OAuth client ID at Acme (empty: OAuth tenants cannot connect or refresh)'),
+  ACME_OAUTH_CLIENT_SECRET: setting(z.string(), '', 'Our OAuth client secret at Acme'),
+  ACME_OAUTH_REDIRECT_URI: setting(url, 'http://127.0.0.1:3001/oauth/callback', 'Redirect URI registered at Acme; the admin API serves /oauth/callback'),
+  ADMIN_BOOTSTRAP_TOKEN: setting(z.string().refine((s) => s === '' || s.length >= 24, 'expected empty or at least 24 characters'), '', 'Operator token accepted by the admin API besides stored tokens (empty: none)'),
+  ADMIN_RATE_LIMIT_PER_MINUTE: setting(positiveInt, '300', 'Admin API requests per minute per token'),
+  POLL_CONCURRENCY: setting(positiveInt, '4', 'Tenants polled at the same time by one process'),
 } as const;
 
 type Settings = typeof SETTINGS;
