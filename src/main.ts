@@ -6,10 +6,12 @@
 import { Command } from 'commander';
 import { ConfigError } from './errors/index.js';
 import { registerInit } from './cli/init.js';
+import { registerDlq } from './cli/dlq.js';
 
 /** Every command of the CLI; add one line per command module. */
 const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerInit,
+  registerDlq,
 ];
 
 export function createCli(): Command {
