@@ -7,11 +7,13 @@ import { Command } from 'commander';
 import { ConfigError } from './errors/index.js';
 import { registerInit } from './cli/init.js';
 import { registerDlq } from './cli/dlq.js';
+import { registerEdge } from './cli/edge.js';
 
 /** Every command of the CLI; add one line per command module. */
 const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerInit,
   registerDlq,
+  registerEdge,
 ];
 
 export function createCli(): Command {

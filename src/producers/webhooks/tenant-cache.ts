@@ -3,10 +3,10 @@
  * does not read PostgreSQL on every request.
  *
  * - Entries live `ttlMs` (5 s by default): a pause or a new secret takes effect within that.
- * - `refresh` reloads at once (at most every `minRefreshMs` per tenant) — the webhook
- *   route calls it when a signature does not match the cached secrets, so a freshly
- *   rotated secret works immediately, while a flood of forged requests costs at most one
- *   query per tenant per `minRefreshMs`.
+ * - `refresh` reloads at once — the webhook route calls it when a signature does not
+ *   match the cached secrets, so a freshly rotated secret works immediately. Refreshes
+ *   are spaced at least `minRefreshMs` apart per tenant, so a flood of forged requests
+ *   costs at most one query per tenant per `minRefreshMs`.
  * - Unknown tenants are cached too (as `undefined`), bounded by `maxEntries`, so random
  *   tenant names do not reach the database more than once per TTL each.
  * - Concurrent loads of one tenant share a single query.
@@ -40,6 +40,7 @@ export function createTenantCache(options: TenantCacheOptions): TenantCache {
   const maxEntries = options.maxEntries ?? 10_000;
   const now = options.now ?? Date.now;
   const entries = new Map<string, Entry>();
+  const refreshedAt = new Map<string, number>();
   const loading = new Map<string, Promise<TenantWithSecrets | undefined>>();
 
   function remember(tenantId: string, value: TenantWithSecrets | undefined): void {
@@ -73,8 +74,12 @@ export function createTenantCache(options: TenantCacheOptions): TenantCache {
       return load(tenantId);
     },
     async refresh(tenantId) {
+      const last = refreshedAt.get(tenantId);
       const entry = entries.get(tenantId);
-      if (entry && now() - entry.loadedAt < minRefreshMs) return entry.value;
+      if (entry && last !== undefined && now() - last < minRefreshMs) return entry.value;
+      refreshedAt.delete(tenantId); // re-insert: bounded like the entries
+      refreshedAt.set(tenantId, now());
+      if (refreshedAt.size > maxEntries) refreshedAt.delete(refreshedAt.keys().next().value as string);
       return load(tenantId);
     },
     invalidate(tenantId) {
