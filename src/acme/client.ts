@@ -258,3 +258,13 @@ export function createAcmeClient(options: AcmeClientOptions): AcmeClient {
     },
   };
 }
+
+/** One client per tenant, created on first use and kept (its credentials cache lives with it). */
+export function acmeClientsFor(options: Omit<AcmeClientOptions, 'tenantId'>): (tenantId: string) => AcmeClient {
+  const clients = new Map<string, AcmeClient>();
+  return (tenantId) => {
+    let client = clients.get(tenantId);
+    if (!client) clients.set(tenantId, (client = createAcmeClient({ ...options, tenantId })));
+    return client;
+  };
+}
