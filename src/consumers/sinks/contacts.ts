@@ -35,3 +35,19 @@ export async function upsertContacts(db: Queryable, rows: readonly ContactRow[])
   ]);
   return changed.map((r) => ({ tenantId: r.tenant_id, acmeId: r.acme_id }));
 }
+
+/** The stored contacts for these keys (deleted ones too: a calendar keeps showing who it was with). */
+export async function readContacts(db: Queryable, keys: readonly { tenantId: string; acmeId: string }[]): Promise<ContactRow[]> {
+  if (keys.length === 0) return [];
+  const { rows } = await db.query<{
+    tenant_id: string; acme_id: string; acme_version: string; first_name: string | null; last_name: string | null; email: string | null;
+    phone: string | null; company: string | null; deleted: boolean; acme_updated_at: Date;
+  }>(
+    `SELECT * FROM contacts WHERE (tenant_id, acme_id) IN (SELECT * FROM UNNEST($1::text[], $2::text[]))`,
+    [keys.map((k) => k.tenantId), keys.map((k) => k.acmeId)],
+  );
+  return rows.map((r) => ({
+    tenantId: r.tenant_id, acmeId: r.acme_id, acmeVersion: Number(r.acme_version), firstName: r.first_name, lastName: r.last_name,
+    email: r.email, phone: r.phone, company: r.company, deleted: r.deleted, acmeUpdatedAt: r.acme_updated_at.getTime(),
+  }));
+}

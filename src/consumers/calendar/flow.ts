@@ -1,0 +1,166 @@
+/**
+ * The calendar flow: appointment events → one calendar row per (tenant, Acme
+ * appointment), enriched with the customer from the contacts table; contact events →
+ * the contacts table, and the calendar rows that show the contact. Every calendar
+ * change is published to the calendar topic (key tenant:acmeId).
+ */
+import type pg from 'pg';
+import { ERROR_CODES, isRetriable, toAcmeSyncError, type AcmeSyncError } from '../../errors/index.js';
+import { recordKey } from '../../kafka/topics.js';
+import { contactRowFromAcme, customerOf, isPublishable, toCalendarEventValue, toCalendarRow, withCustomer, UNKNOWN_CUSTOMER, type CalendarRow } from '../../transforms/calendar.js';
+import { newestPerKey, toContactRow, type ContactRow } from '../../transforms/contact.js';
+import type { AcmeAppointmentEvent, AcmeContactEvent } from '../../transforms/types.js';
+import type { Tenant } from '../../tenants/types.js';
+import { calendarRowsForContacts, updateCalendarCustomers, upsertCalendarRows, type StoredCalendarRow } from '../sinks/calendar.js';
+import { readContacts, upsertContacts, type Queryable } from '../sinks/contacts.js';
+import type { DlqEntry, Flow, FlowContext, InboundRecord, OutputRecord } from '../runtime/types.js';
+import { lockContacts, type ContactLock } from './locks.js';
+
+interface PreparedAppointment {
+  event: AcmeAppointmentEvent;
+  settings: Tenant['settings'];
+  ownerEmail: string | null;
+}
+
+export interface CalendarPrepared {
+  appointments: PreparedAppointment[];
+  /** Contacts the contacts table did not know, as Acme's API returned them. */
+  fetchedContacts: ContactRow[];
+  contacts: ContactRow[];
+  /** Records of tenants whose calendar flow is off. */
+  disabled: number;
+}
+
+export interface CalendarFlowOptions {
+  /** For reads in prepare (the contacts table); writes happen on apply's transaction client. */
+  pool: pg.Pool;
+}
+
+const contactKey = (tenantId: string, acmeId: string) => `${tenantId}\u0000${acmeId}`;
+
+export function createCalendarFlow(options: CalendarFlowOptions): Flow<CalendarPrepared> {
+  return {
+    name: 'calendar',
+    inputs: ['appointments', 'contacts'],
+    async prepare(records, ctx) {
+      const ready: CalendarPrepared = { appointments: [], fetchedContacts: [], contacts: [], disabled: 0 };
+      const dlq: DlqEntry[] = [];
+      const appointments: InboundRecord<AcmeAppointmentEvent>[] = [];
+      for (const record of records) {
+        if (record.kind === 'contacts') ready.contacts.push(toContactRow(record.value as AcmeContactEvent));
+        else if (record.kind === 'appointments') appointments.push(record as InboundRecord<AcmeAppointmentEvent>);
+      }
+      await prepareAppointments(appointments, ctx, options.pool, ready, dlq);
+      return { ready, dlq };
+    },
+    async apply(db, prepared, ctx) {
+      const outputs: OutputRecord[] = [];
+      const contactLocks: ContactLock[] = [
+        ...prepared.contacts.map((c) => ({ tenantId: c.tenantId, acmeId: c.acmeId, exclusive: true })),
+        ...prepared.fetchedContacts.map((c) => ({ tenantId: c.tenantId, acmeId: c.acmeId, exclusive: true })),
+        ...prepared.appointments.flatMap(({ event }) => (event.contact_id === null ? [] : [{ tenantId: event.tenant_id, acmeId: event.contact_id, exclusive: false }])),
+      ];
+      await lockContacts(db, contactLocks);
+
+      const changedContacts = await upsertContacts(db, [...prepared.contacts, ...prepared.fetchedContacts]);
+      const changedByEvents = new Set(changedContacts.map((c) => contactKey(c.tenantId, c.acmeId)));
+      const contactsWritten = newestPerKey(prepared.contacts).filter((c) => changedByEvents.has(contactKey(c.tenantId, c.acmeId))).length;
+      outputs.push(...(await refreshCustomers(db, changedContacts, ctx)).map(toOutput));
+
+      const changedRows = await applyAppointments(db, prepared.appointments);
+      outputs.push(...changedRows.filter(isPublishable).map(toOutput));
+      const written = contactsWritten + changedRows.length;
+      const received = prepared.contacts.length + prepared.appointments.length + prepared.disabled;
+      return { written, skipped: received - written, outputs };
+    },
+  };
+}
+
+function toOutput(row: StoredCalendarRow): OutputRecord {
+  return { kind: 'calendar', key: recordKey(row.tenantId, row.acmeAppointmentId), value: toCalendarEventValue(row, row.updatedAt) };
+}
+
+/** Is this failure "Acme does not have it" (keep the fields null) rather than a real problem? */
+function isNotFound(err: unknown): boolean {
+  return !isRetriable(err) && toAcmeSyncError(err, 'enrich').code === ERROR_CODES.ACME_NOT_FOUND;
+}
+
+/** Transient failures throw (the batch retries); anything else permanent is this record's problem. */
+function asEnrichFailure(err: unknown, context: Record<string, string>): AcmeSyncError {
+  if (isRetriable(err)) throw err;
+  return toAcmeSyncError(err, 'enrich', context);
+}
+
+async function prepareAppointments(records: InboundRecord<AcmeAppointmentEvent>[], ctx: FlowContext, pool: pg.Pool, ready: CalendarPrepared, dlq: DlqEntry[]): Promise<void> {
+  const valid: { record: InboundRecord<AcmeAppointmentEvent>; tenant: Tenant }[] = [];
+  for (const record of records) {
+    const event = record.value;
+    const tenant = (await ctx.tenants.get(event.tenant_id))!;
+    if (!tenant.settings.flows.calendar) {
+      ready.disabled++;
+      continue;
+    }
+    const checked = toCalendarRow(event, { settings: tenant.settings, ownerEmail: null, customer: UNKNOWN_CUSTOMER });
+    if (!checked.ok) dlq.push({ record, error: checked.error });
+    else valid.push({ record, tenant });
+  }
+
+  const wanted = [...new Map(valid.flatMap(({ record: { value: e } }) => (e.contact_id === null ? [] : [[contactKey(e.tenant_id, e.contact_id), { tenantId: e.tenant_id, acmeId: e.contact_id }] as const]))).values()];
+  const known = new Set((await readContacts(pool, wanted)).map((c) => contactKey(c.tenantId, c.acmeId)));
+  const failedContacts = new Map<string, AcmeSyncError>();
+  for (const { tenantId, acmeId } of wanted.filter((k) => !known.has(contactKey(k.tenantId, k.acmeId)))) {
+    try {
+      const contact = await ctx.acme(tenantId).get('contact', acmeId);
+      ready.fetchedContacts.push(contactRowFromAcme(tenantId, contact));
+    } catch (err) {
+      // Acme does not know it (yet): the fields stay null until a contact event fills them.
+      if (isNotFound(err)) ctx.logger.info({ tenantId, contactId: acmeId }, 'contact unknown to Acme; calendar shows no customer yet');
+      else failedContacts.set(contactKey(tenantId, acmeId), asEnrichFailure(err, { tenantId, contactId: acmeId }));
+    }
+  }
+
+  for (const { record, tenant } of valid) {
+    const event = record.value;
+    const contactFailure = event.contact_id === null ? undefined : failedContacts.get(contactKey(event.tenant_id, event.contact_id));
+    if (contactFailure !== undefined) {
+      dlq.push({ record, error: contactFailure });
+      continue;
+    }
+    try {
+      const overridden = event.owner_user_id !== null && tenant.settings.userMapping.overrides[event.owner_user_id] !== undefined;
+      const owner = event.owner_user_id === null || overridden ? undefined : await ctx.tenants.acmeUser(event.tenant_id, event.owner_user_id);
+      ready.appointments.push({ event, settings: tenant.settings, ownerEmail: owner?.email ?? null });
+    } catch (err) {
+      dlq.push({ record, error: asEnrichFailure(err, { tenantId: event.tenant_id, acmeUserId: event.owner_user_id ?? '' }) });
+    }
+  }
+}
+
+async function applyAppointments(db: Queryable, appointments: readonly PreparedAppointment[]): Promise<StoredCalendarRow[]> {
+  const contactIds = appointments.flatMap(({ event }) => (event.contact_id === null ? [] : [{ tenantId: event.tenant_id, acmeId: event.contact_id }]));
+  const contacts = new Map((await readContacts(db, contactIds)).map((c) => [contactKey(c.tenantId, c.acmeId), c]));
+  const rows: CalendarRow[] = [];
+  for (const { event, settings, ownerEmail } of appointments) {
+    const contact = event.contact_id === null ? undefined : contacts.get(contactKey(event.tenant_id, event.contact_id));
+    const result = toCalendarRow(event, { settings, ownerEmail, customer: customerOf(contact) });
+    if (result.ok) rows.push(result.row);
+  }
+  return upsertCalendarRows(db, rows);
+}
+
+/** Calendar rows showing a changed contact take its new name, email, phone and company. */
+async function refreshCustomers(db: Queryable, changed: readonly { tenantId: string; acmeId: string }[], ctx: FlowContext): Promise<StoredCalendarRow[]> {
+  if (changed.length === 0) return [];
+  const rows = await calendarRowsForContacts(db, changed);
+  if (rows.length === 0) return [];
+  const contacts = new Map((await readContacts(db, changed)).map((c) => [contactKey(c.tenantId, c.acmeId), c]));
+  const updates: CalendarRow[] = [];
+  for (const row of rows) {
+    const tenant = await ctx.tenants.get(row.tenantId);
+    const contact = contacts.get(contactKey(row.tenantId, row.acmeContactId ?? ''));
+    if (tenant === undefined || contact === undefined) continue;
+    const next = withCustomer(row, customerOf(contact), tenant.settings);
+    if (next !== undefined) updates.push(next);
+  }
+  return (await updateCalendarCustomers(db, updates)).filter(isPublishable);
+}

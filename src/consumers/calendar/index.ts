@@ -1,0 +1,1 @@
+export { createCalendarFlow, type CalendarFlowOptions, type CalendarPrepared } from './flow.js';

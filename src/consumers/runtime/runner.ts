@@ -1,0 +1,374 @@
+/**
+ * The consumer runner: one kafkajs consumer group per flow, `eachBatch` per
+ * partition, and one PostgreSQL transaction per batch that holds the flow's writes,
+ * the acknowledged outputs and DLQ records, the ledger and the next offset.
+ *
+ *  - Offsets: PostgreSQL is the source of truth. Before the first batch of a partition
+ *    in a generation we compare with the stored offset and seek back when Kafka's
+ *    committed position is ahead of it; records below the stored offset are skipped
+ *    (fencing under the row lock, kafkajs#1046). Kafka commits afterwards are only
+ *    informational (lag tools).
+ *  - Poison records (DecodeError, unknown tenant, what the flow returns) go to the DLQ
+ *    and consumption goes on.
+ *  - Transient failures (PostgreSQL, registry, Acme, Kafka down, timeouts) retry the
+ *    whole batch with the shared jittered backoff, forever, with the partition paused
+ *    and heartbeats flowing; never DLQ, never skip.
+ *  - Programmer errors (TypeError, a constraint violation, anything non-retriable a flow
+ *    THROWS instead of returning per record) stop the runner: `done` rejects and the
+ *    process exits non-zero. A bug is not a property of one record: sending it to the
+ *    DLQ would drain the whole topic into the DLQ during a bad deploy, while stopping
+ *    loses nothing (the offset has not moved) and a fixed build resumes where it
+ *    stopped. Kafka Connect's default errors.tolerance=none makes the same choice for
+ *    unexpected failures; only the stages that can judge one record (decode, validate,
+ *    enrich) are tolerant.
+ */
+import { hostname } from 'node:os';
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
+import type pg from 'pg';
+import { DecodeError, ERROR_CODES, PermanentError, isRetriable, toAcmeSyncError } from '../../errors/index.js';
+import { withTransaction } from '../../db/index.js';
+import { createProducer, type TopicKind, type TopicNames } from '../../kafka/index.js';
+import type { Logger } from '../../logger.js';
+import type { Registry } from '../../metrics/index.js';
+import { kafkaUnavailable } from '../../producers/publisher.js';
+import type { AvroCodec } from '../../registry/index.js';
+import { retry, systemClock, type Clock, type RetryOptions } from '../../retry/index.js';
+import { identityOf, schemaIdOrUnknown, toDlqMessage } from './dlq.js';
+import { EMPTY_COUNTS, addCounts, addToLedger, isBalanced, type LedgerCounts } from './ledger.js';
+import { createConsumerMetrics, type ConsumerMetrics } from './metrics.js';
+import { isBelow, lockNextOffset, readNextOffset, storeNextOffset, type PartitionRef } from './offsets.js';
+import type { DlqEntry, Flow, FlowContext, InboundRecord, OutputRecord } from './types.js';
+
+export interface RunnerOptions {
+  kafka: Kafka;
+  pool: pg.Pool;
+  codec: AvroCodec;
+  topics: TopicNames;
+  flow: Flow<any>;
+  groupId: string;
+  context: FlowContext;
+  logger: Logger;
+  metrics: Registry;
+  /** Shared producer for outputs and the DLQ; the runner creates (and owns) one when absent. */
+  producer?: Producer;
+  clientId?: string;
+  partitionsConsumedConcurrently?: number;
+  sessionTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
+  maxBytesPerPartition?: number;
+  /** Backoff of batch retries after transient failures (they retry without limit). */
+  retry?: Partial<Pick<RetryOptions, 'initialDelayMs' | 'maxDelayMs' | 'factor' | 'random'>>;
+}
+
+export interface ConsumerRunner {
+  readonly groupId: string;
+  start(): Promise<void>;
+  /** Finish the batch in hand, then leave the group and disconnect. */
+  stop(): Promise<void>;
+  /** Resolves after stop(); rejects when the runner gave up (the process should exit non-zero). */
+  readonly done: Promise<void>;
+  /** Joined the group and not stopped: for /readyz. */
+  isReady(): boolean;
+}
+
+/** Thrown inside a batch to abandon it without side effects (stop, lost partition). */
+class Abandon extends Error {}
+/** The stored offset moved between our read and the lock: prepare again on fresh ground. */
+class Refence extends Error {}
+
+interface Prepared {
+  records: InboundRecord[];
+  dlq: DlqEntry[];
+  /** Per tenant, the flow's prepared batch. */
+  groups: { tenantId: string; received: number; ready: unknown; dlq: DlqEntry[] }[];
+}
+
+export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
+  const { flow, groupId, logger, pool, codec, topics, context } = options;
+  const log = logger.child({ flow: flow.name, groupId });
+  const metrics: ConsumerMetrics = createConsumerMetrics(options.metrics);
+  const clientId = options.clientId ?? `${groupId}-${hostname()}-${process.pid}`;
+  const kindOf = new Map<string, TopicKind>(Object.entries(topics).map(([kind, name]) => [name, kind as TopicKind]));
+  const ownsProducer = options.producer === undefined;
+  const producer = options.producer ?? createProducer(options.kafka);
+  const sessionTimeout = options.sessionTimeoutMs ?? 30_000;
+  const consumer: Consumer = options.kafka.consumer({
+    groupId,
+    sessionTimeout,
+    heartbeatInterval: options.heartbeatIntervalMs ?? 3_000,
+    rebalanceTimeout: sessionTimeout * 2,
+    maxBytesPerPartition: options.maxBytesPerPartition ?? 1_048_576,
+    allowAutoTopicCreation: false,
+  });
+  const stopping = new AbortController();
+  const positioned = new Set<string>();
+  let joined = false;
+  let stopped = false;
+  let settle!: { resolve: () => void; reject: (err: unknown) => void };
+  const done = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+  done.catch(() => undefined);
+
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+    // A new generation: every partition's position is checked against PostgreSQL again.
+    positioned.clear();
+    joined = true;
+    log.info({ assignment: payload.memberAssignment }, 'joined consumer group');
+  });
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    if (payload.restart) return log.warn({ err: payload.error }, 'consumer crashed; kafkajs restarts it');
+    fail(payload.error);
+  });
+
+  function fail(err: unknown): void {
+    if (stopped) return;
+    stopped = true;
+    joined = false;
+    log.fatal({ err }, 'consumer runner gave up');
+    stopping.abort(new Abandon('runner failed'));
+    void consumer.disconnect().catch(() => undefined).finally(() => (ownsProducer ? producer.disconnect().catch(() => undefined) : undefined)).finally(() => settle.reject(err));
+  }
+
+  // -- one batch -------------------------------------------------------------
+
+  function toInbound(topic: string, partition: number, m: KafkaMessage): InboundRecord {
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(m.headers ?? {})) if (v !== undefined) headers[k] = Array.isArray(v) ? String(v[0]) : String(v);
+    return {
+      topic, kind: kindOf.get(topic)!, partition, offset: m.offset, key: m.key?.toString('utf8') ?? null, value: null,
+      schemaId: schemaIdOrUnknown(m.value), headers, timestamp: Number(m.timestamp), raw: m.value,
+    };
+  }
+
+  /** Decode and check the tenant; transient failures throw. */
+  async function admit(records: InboundRecord[]): Promise<{ ok: InboundRecord[]; dlq: DlqEntry[] }> {
+    const ok: InboundRecord[] = [];
+    const dlq: DlqEntry[] = [];
+    for (const record of records) {
+      try {
+        const decoded = await codec.decode(record.raw);
+        const admitted = { ...record, value: decoded.value, schemaId: decoded.schemaId };
+        const tenantId = identityOf(admitted).tenantId;
+        if ((await context.tenants.get(tenantId)) === undefined) {
+          dlq.push({ record: admitted, error: new PermanentError(`Unknown tenant ${JSON.stringify(tenantId)}`, { code: ERROR_CODES.UNKNOWN_TENANT, stage: 'validate', context: { tenantId } }) });
+        } else ok.push(admitted);
+      } catch (err) {
+        if (err instanceof DecodeError) dlq.push({ record, error: err.atStage('decode') });
+        else throw err;
+      }
+    }
+    return { ok, dlq };
+  }
+
+  async function prepare(records: InboundRecord[]): Promise<Prepared> {
+    const admitted = await admit(records);
+    const byTenant = new Map<string, InboundRecord[]>();
+    for (const r of admitted.ok) {
+      const tenantId = identityOf(r).tenantId;
+      byTenant.set(tenantId, [...(byTenant.get(tenantId) ?? []), r]);
+    }
+    const groups: Prepared['groups'] = [];
+    for (const [tenantId, group] of byTenant) {
+      const { ready, dlq } = await guard(() => flow.prepare(group, context));
+      groups.push({ tenantId, received: group.length, ready, dlq });
+    }
+    return { records, dlq: admitted.dlq, groups };
+  }
+
+  /** Transient failures pass through (retry); anything else a flow throws is a bug. */
+  async function guard<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof Abandon || err instanceof Refence || isRetriable(err)) throw err;
+      throw new Fatal(err);
+    }
+  }
+
+  async function produce(records: { topic: string; messages: Message[] }[]): Promise<void> {
+    const topicMessages = records.filter((t) => t.messages.length > 0);
+    if (topicMessages.length === 0) return;
+    try {
+      await producer.sendBatch({ topicMessages, acks: -1 });
+    } catch (err) {
+      throw kafkaUnavailable(err);
+    }
+  }
+
+  async function encodeOutputs(outputs: readonly OutputRecord[]): Promise<{ topic: string; messages: Message[] }[]> {
+    const byTopic = new Map<string, Message[]>();
+    for (const o of outputs) {
+      const value = o.value === null ? null : await codec.encode(o.kind, o.value);
+      const topic = topics[o.kind];
+      byTopic.set(topic, [...(byTopic.get(topic) ?? []), { key: o.key, value }]);
+    }
+    return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+  }
+
+  async function processOnce(payload: EachBatchPayload, attempts: number, checkpoint: () => void): Promise<void> {
+    const { batch } = payload;
+    const ref: PartitionRef = { groupId, topic: batch.topic, partition: batch.partition };
+    const stored = await readNextOffset(pool, ref);
+    const key = `${batch.topic}:${batch.partition}`;
+    if (!positioned.has(key)) {
+      positioned.add(key);
+      // Kafka's committed position is ahead of PostgreSQL's (a commit that outran a lost
+      // transaction, or a restored database): PostgreSQL wins.
+      if (stored !== null && BigInt(stored) < BigInt(batch.firstOffset()!)) {
+        log.warn({ topic: batch.topic, partition: batch.partition, stored, kafka: batch.firstOffset() }, 'seeking back to the offset stored in PostgreSQL');
+        consumer.seek({ topic: batch.topic, partition: batch.partition, offset: stored });
+        throw new Abandon('seek');
+      }
+    }
+    const all = batch.messages.map((m) => toInbound(batch.topic, batch.partition, m));
+    const live = all.filter((r) => !isBelow(r.offset, stored));
+    const lastOffset = batch.lastOffset();
+    const nextOffset = (BigInt(lastOffset) + 1n).toString();
+    const fenced = all.length - live.length;
+    metrics.records.inc({ flow: flow.name, topic: kindOf.get(batch.topic) ?? 'appointments', outcome: 'fenced' }, fenced);
+    if (live.length === 0) return;
+    const prepared = await prepare(live);
+    checkpoint();
+
+    const started = performance.now();
+    const counts = new Map<string, LedgerCounts>();
+    const count = (tenantId: string, c: Partial<LedgerCounts>) => counts.set(tenantId, addCounts(counts.get(tenantId) ?? EMPTY_COUNTS, c));
+    let written = 0;
+    let skipped = 0;
+    const dlq: DlqEntry[] = [...prepared.dlq];
+    for (const entry of prepared.dlq) count(identityOf(entry.record).tenantId, { received: 1, dlq: 1 });
+
+    await withTransaction(pool, async (db) => {
+      const locked = await lockNextOffset(db, ref);
+      if (locked !== (stored ?? '0')) throw new Refence();
+      const outputs: OutputRecord[] = [];
+      for (const group of prepared.groups) {
+        const result = await guard(() => flow.apply(db, group.ready, context));
+        const tenantCounts = { received: group.received, written: result.written, skipped: result.skipped, dlq: group.dlq.length };
+        if (!isBalanced(tenantCounts)) {
+          metrics.ledgerImbalance.inc({ flow: flow.name });
+          log.error({ tenantId: group.tenantId, ...tenantCounts }, 'flow outcome does not balance: written + skipped + dlq != received');
+        }
+        count(group.tenantId, tenantCounts);
+        written += result.written;
+        skipped += result.skipped;
+        dlq.push(...group.dlq);
+        outputs.push(...result.outputs);
+      }
+      const now = context.now();
+      const dlqMessages = dlq.map((entry) => toDlqMessage(entry, { groupId, clientId, attempts, now }));
+      await produce([...(await encodeOutputs(outputs)), { topic: topics.dlq, messages: dlqMessages }]);
+      await addToLedger(db, groupId, counts);
+      await storeNextOffset(db, ref, nextOffset);
+      checkpoint();
+    });
+    metrics.dbWriteSeconds.observe({ flow: flow.name }, (performance.now() - started) / 1000);
+
+    const kind = kindOf.get(batch.topic) ?? 'appointments';
+    metrics.records.inc({ flow: flow.name, topic: kind, outcome: 'written' }, written);
+    metrics.records.inc({ flow: flow.name, topic: kind, outcome: 'skipped' }, skipped);
+    metrics.records.inc({ flow: flow.name, topic: kind, outcome: 'dlq' }, dlq.length);
+    for (const entry of dlq) {
+      metrics.dlq.inc({ flow: flow.name, topic: entry.record.kind, stage: entry.error.stage ?? 'transform', code: entry.error.code });
+      log.warn({ err: entry.error, topic: entry.record.topic, partition: entry.record.partition, offset: entry.record.offset }, 'record sent to the DLQ');
+    }
+    const now = context.now();
+    for (const r of prepared.records) {
+      const receivedAt = (r.value as { received_at?: unknown } | null)?.received_at;
+      if (typeof receivedAt === 'number') metrics.endToEndSeconds.observe({ flow: flow.name, topic: kind }, Math.max(0, now - receivedAt) / 1000);
+    }
+  }
+
+  async function eachBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    if (batch.isEmpty() || stopped) return;
+    const started = performance.now();
+    let resume: (() => void) | undefined;
+    let lost = false;
+    // Heartbeat while we work: a slow Acme call or a long retry must not let the
+    // session expire. A rebalance surfaces here; we finish nothing more after it.
+    const ticker = setInterval(() => {
+      payload.heartbeat().catch((err: unknown) => {
+        lost = true;
+        log.info({ err, topic: batch.topic, partition: batch.partition }, 'heartbeat failed; abandoning the batch');
+      });
+    }, Math.max(500, Math.floor((options.heartbeatIntervalMs ?? 3_000) / 2)));
+    const checkpoint = () => {
+      // Not isRunning(): on a graceful stop the batch in hand is finished, not dropped.
+      if (lost || payload.isStale()) throw new Abandon('batch no longer ours');
+    };
+    const clock: Clock = { now: systemClock.now, sleep: (ms, signal) => systemClock.sleep(ms, signal) };
+    let attempts = 0;
+    try {
+      await retry(
+        async () => {
+          checkpoint();
+          for (let refences = 0; ; refences++) {
+            attempts++;
+            try {
+              return await processOnce(payload, attempts, checkpoint);
+            } catch (err) {
+              if (!(err instanceof Refence) || refences >= 10) throw err;
+            }
+          }
+        },
+        {
+          retries: Infinity, deadlineMs: Infinity, initialDelayMs: 200, maxDelayMs: 10_000, ...options.retry, clock, signal: stopping.signal,
+          isRetriable: (err) => !(err instanceof Abandon) && !(err instanceof Fatal) && (err instanceof Refence || isRetriable(err)),
+          onRetry: ({ error, delayMs, attempt }) => {
+            const e = toAcmeSyncError(error, 'sink');
+            metrics.retries.inc({ flow: flow.name, code: e.code });
+            log.warn({ err: e, attempt, delayMs, topic: batch.topic, partition: batch.partition }, 'transient failure; retrying the batch');
+            if (resume === undefined) resume = payload.pause();
+          },
+        },
+      );
+      payload.resolveOffset(batch.lastOffset());
+      metrics.batchSeconds.observe({ flow: flow.name }, (performance.now() - started) / 1000);
+      metrics.lag.set({ flow: flow.name, topic: kindOf.get(batch.topic) ?? batch.topic, partition: String(batch.partition) }, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(batch.lastOffset()) - 1n)));
+      // Informational only: PostgreSQL holds the offsets that count.
+      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() }]).catch((err: unknown) => log.debug({ err }, 'Kafka offset commit failed (informational)'));
+    } catch (err) {
+      if (err instanceof Abandon || stopping.signal.aborted || lost) return;
+      // Transient failures never get here (they retry without limit): this is a bug.
+      return fail(err instanceof Fatal ? err.cause : err);
+    } finally {
+      clearInterval(ticker);
+      resume?.();
+    }
+  }
+
+  return {
+    groupId,
+    async start() {
+      if (ownsProducer) await producer.connect();
+      await consumer.connect();
+      await consumer.subscribe({ topics: flow.inputs.map((k) => topics[k]), fromBeginning: true });
+      await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 3, eachBatch }).catch((err: unknown) => {
+        fail(err);
+        throw err;
+      });
+      log.info({ inputs: flow.inputs }, 'consumer runner started');
+    },
+    async stop() {
+      if (stopped) return done.catch(() => undefined);
+      stopped = true;
+      joined = false;
+      stopping.abort(new Abandon('stopping'));
+      // Cancel retry waits (an outage must not hold the shutdown); a batch that is
+      // working finishes: disconnect() waits for the batch in hand to finish (kafkajs), then leaves the group.
+      await consumer.disconnect();
+      if (ownsProducer) await producer.disconnect();
+      settle.resolve();
+    },
+    done,
+    isReady: () => joined && !stopped,
+  };
+}
+
+/** A non-retriable failure that is not a record's fault: stop the runner. */
+class Fatal extends Error {
+  constructor(cause: unknown) {
+    super(`Flow failed with a non-retriable error: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
