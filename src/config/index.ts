@@ -64,6 +64,7 @@ export const SETTINGS = {
   HTTP_HOST: setting(z.string().min(1), '127.0.0.1', 'Interface the HTTP services bind to'),
   EDGE_PORT: setting(port, '3000', 'Port of the webhook edge adapter'),
   ADMIN_PORT: setting(port, '3001', 'Port of the admin API and settings page'),
+  CONSUMER_PORT: setting(port, '3002', 'Port of the consumer process: /metrics, /healthz, /readyz and the touch-point dashboard query'),
   PUBLIC_BASE_URL: setting(url, 'http://127.0.0.1:3000', 'Public URL of the edge (webhook and OAuth callback URLs)'),
   MASTER_KEYS: setting(masterKeys, undefined, 'Secret-encryption keys as id:base64(32 bytes), comma-separated; the first encrypts'),
   WEBHOOK_MAX_BODY_BYTES: setting(positiveInt, '262144', 'Largest webhook body accepted, after decompression'),
