@@ -8,12 +8,14 @@ import { ConfigError } from './errors/index.js';
 import { registerInit } from './cli/init.js';
 import { registerDlq } from './cli/dlq.js';
 import { registerEdge } from './cli/edge.js';
+import { registerConsumers } from './cli/consumers.js';
 
 /** Every command of the CLI; add one line per command module. */
 const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerInit,
   registerDlq,
   registerEdge,
+  registerConsumers,
 ];
 
 export function createCli(): Command {
