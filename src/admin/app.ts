@@ -1,0 +1,116 @@
+/**
+ * The admin API (fastify): tenants, admin tokens, activation (API key or OAuth connect)
+ * and backfill progress. Every route has a JSON schema for its input and output; every
+ * /admin route needs an admin bearer token and is rate limited per token
+ * (@fastify/rate-limit). Resources are decorated on the app (`adminServices`) and what
+ * the app owns is closed in onClose.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import type pg from 'pg';
+import { createAcmeClient, type AcmeClient } from '../acme/client.js';
+import type { FetchLike } from '../acme/http.js';
+import type { Logger } from '../logger.js';
+import type { BackfillRunner } from '../producers/poller/backfill.js';
+import type { Registry } from '../metrics/index.js';
+import type { TenantRepository } from '../tenants/repository.js';
+import type { RetryOptions } from '../retry/index.js';
+import type { AdminServices } from './context.js';
+import { installErrorHandler, sendError } from './errors.js';
+import { createOAuthStateStore } from './oauth-states.js';
+import { oauthCallbackRoutes, oauthStartRoutes } from './oauth-routes.js';
+import { tenantRoutes } from './tenant-routes.js';
+import { sha256, createAdminTokenStore } from './tokens.js';
+import { tokenRoutes } from './token-routes.js';
+
+export interface AdminDeps {
+  pool: pg.Pool;
+  tenants: TenantRepository;
+  /** The edge's public URL: webhook subscriptions point at `<publicBaseUrl>/webhooks/acme/<tenant>`. */
+  publicBaseUrl: string;
+  oauth?: { clientId: string; clientSecret: string; redirectUri: string };
+  /** Acme client per tenant; by default a fresh one per call with `acmeFetch`/`acmeRetry`. */
+  clientFor?: (tenantId: string) => AcmeClient;
+  backfills?: BackfillRunner;
+  /** Closed with the app (onClose) when given. */
+  ownsBackfills?: boolean;
+  bootstrapToken?: string;
+  rateLimitPerMinute?: number;
+  oauthStateTtlMs?: number;
+  defaultBackfillDays?: number;
+  acmeFetch?: FetchLike;
+  acmeRetry?: Partial<RetryOptions>;
+  metrics?: Registry;
+  logger?: Logger;
+}
+
+function bearerOf(header: string | undefined): string | undefined {
+  return /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')?.[1];
+}
+
+export function createAdminApp(deps: AdminDeps): FastifyInstance {
+  const app = Fastify({
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
+    // Refuse unknown fields (400 naming them) instead of silently dropping them; no type coercion of bodies.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+    bodyLimit: 64 * 1024,
+    // fastify's request log prints the URL with its query: /oauth/callback carries the
+    // authorization code there. We log method, path and status ourselves instead.
+    disableRequestLogging: true,
+  }) as unknown as FastifyInstance;
+  app.addHook('onResponse', async (request, reply) => {
+    deps.logger?.info({ method: request.method, path: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'admin request');
+  });
+
+  const services: AdminServices = {
+    pool: deps.pool,
+    tenants: deps.tenants,
+    tokens: createAdminTokenStore(deps.pool, { bootstrapToken: deps.bootstrapToken }),
+    oauthStates: createOAuthStateStore(deps.pool, { ttlMs: deps.oauthStateTtlMs }),
+    clientFor: deps.clientFor ?? ((tenantId) => createAcmeClient({
+      tenantId, tenants: deps.tenants, clientId: deps.oauth?.clientId, clientSecret: deps.oauth?.clientSecret, pool: deps.pool,
+      fetch: deps.acmeFetch, retry: deps.acmeRetry, metrics: deps.metrics, logger: deps.logger, stages: { get: 'poll', other: 'poll' },
+    })),
+    backfills: deps.backfills,
+    publicBaseUrl: deps.publicBaseUrl,
+    oauth: deps.oauth,
+    defaultBackfillDays: deps.defaultBackfillDays,
+    fetch: deps.acmeFetch,
+    logger: deps.logger,
+  };
+  app.decorate('adminServices', services);
+  app.decorateRequest('adminPrincipal', null);
+  installErrorHandler(app, deps.logger);
+  if (deps.ownsBackfills && deps.backfills) {
+    const backfills = deps.backfills;
+    app.addHook('onClose', async () => backfills.close());
+  }
+
+  app.register(async (admin) => {
+    await admin.register(rateLimit, {
+      max: deps.rateLimitPerMinute ?? 300,
+      timeWindow: '1 minute',
+      // Per token (hashed: the limiter's store must not hold tokens), per address without one.
+      keyGenerator: (request) => {
+        const token = bearerOf(request.headers.authorization);
+        return token ? `t:${sha256(token)}` : `ip:${request.ip}`;
+      },
+      errorResponseBuilder: (_request, context) => Object.assign(new Error(`Too many requests; retry in ${context.after}`), { statusCode: 429, code: 'RATE_LIMITED' }),
+    });
+    admin.addHook('onRequest', async (request, reply) => {
+      const token = bearerOf(request.headers.authorization);
+      const principal = token === undefined ? undefined : await services.tokens.verify(token);
+      if (!principal) return sendError(reply, 401, 'UNAUTHORIZED', 'Send Authorization: Bearer <admin token>');
+      request.adminPrincipal = principal;
+    });
+    await admin.register(tenantRoutes);
+    await admin.register(tokenRoutes);
+    await admin.register(oauthStartRoutes);
+  }, { prefix: '/admin' });
+
+  app.register(async (root) => {
+    await root.register(rateLimit, { max: deps.rateLimitPerMinute ?? 300, timeWindow: '1 minute' });
+    await root.register(oauthCallbackRoutes);
+  });
+  return app;
+}
