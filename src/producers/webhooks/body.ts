@@ -75,6 +75,9 @@ export function readBody(stream: Readable, headers: IncomingHttpHeaders, limits:
       stream.off('data', onWire);
       stream.off('end', onWireEnd);
       stream.off('error', onWireError);
+      // Paused for the decoder's backpressure: let the rest flow (and be discarded), or the
+      // connection would stall after our answer.
+      if (stream.isPaused()) stream.resume();
       if (decoder) {
         decoder.off('data', onDecoded);
         decoder.off('end', onDecodedEnd);
