@@ -4,7 +4,8 @@
  *   GET /dashboard/touchpoints?tenant=…&user=…&from=YYYY-MM-DD&to=YYYY-MM-DD
  *
  * `user` is either
- *  - an Acme user ID (`usr_…`, the form Acme uses and tenant overrides are keyed by):
+ *  - an Acme user ID (`usr_…`: Acme's contract prefixes every user ID so, and tenant
+ *    overrides are keyed by it):
  *    that one Acme user's counts, known to acme_users or not; or
  *  - our user: the ID a tenant override maps Acme users to, or else an Acme user's
  *    email (case-insensitive) — the same mapping as `user_id` on the touchpoints topic.

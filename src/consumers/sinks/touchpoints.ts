@@ -12,6 +12,11 @@
  *
  * Idempotent on its own by version: a redelivered batch finds every version already
  * stored and changes nothing, whatever the offsets say.
+ *
+ * Lock order: within one call, facts then counts, each in key order. Several calls in
+ * one transaction (the runner applies one call per tenant) must come in tenant order,
+ * or two transactions can deadlock on shared count rows; PostgreSQL then aborts one
+ * (40P01, retriable) and its batch is retried — exact, but a deadlock_timeout slower.
  */
 import { countDeltas, newestFacts, type ActivityFact, type Channel, type CountedSlot, type SlotDelta } from '../../transforms/touchpoints.js';
 import type { Queryable } from './contacts.js';

@@ -20,7 +20,7 @@ export interface PreparedTouchpoints {
   userOverrides: Record<string, Readonly<Record<string, string>>>;
 }
 
-type Prepared = { fact: ActivityFact } | { dlq: DlqEntry } | { ignored: true };
+type RecordOutcome = { fact: ActivityFact } | { dlq: DlqEntry } | { ignored: true };
 
 export function createTouchpointFlow(): Flow<PreparedTouchpoints> {
   return {
@@ -53,7 +53,7 @@ async function prepareOne(
   ctx: FlowContext,
   tenants: Map<string, Tenant | undefined>,
   zones: ZoneLookup,
-): Promise<Prepared> {
+): Promise<RecordOutcome> {
   const event = record.value;
   const tenant = await tenantOf(event.tenant_id, ctx, tenants);
   if (tenant === undefined) {
@@ -70,7 +70,7 @@ async function prepareOne(
   }
 }
 
-function dlqEntry(record: InboundRecord, error: AcmeSyncError): Prepared {
+function dlqEntry(record: InboundRecord, error: AcmeSyncError): RecordOutcome {
   return { dlq: { record, error } };
 }
 
