@@ -53,6 +53,7 @@ declare module 'fastify' {
  * before Acme gives up on the request, so the outcome we count is the one Acme saw.
  */
 export const WEBHOOK_ACK_TIMEOUT_MS = 4_000;
+const STARTUP_CONNECT_WAIT_MS = 5_000;
 
 export interface EdgeServerOptions {
   config: Config;
@@ -112,13 +113,17 @@ const kafkaPlugin = (options: EdgeServerOptions, kafka: Kafka) =>
     const connect = async (delayMs: number): Promise<void> => {
       try {
         await producer.connect();
+        if (closing) await producer.disconnect(); // connected after close() began
       } catch (err) {
         if (closing) return;
         options.logger.warn({ err, retryInMs: delayMs }, 'Kafka producer cannot connect yet');
         timer = setTimeout(() => void connect(Math.min(delayMs * 2, 10_000)), delayMs);
       }
     };
-    await connect(500);
+    // Wait a little for the first connection (the usual case: Kafka is up), never for long.
+    let startupWait: NodeJS.Timeout | undefined;
+    await Promise.race([connect(500), new Promise<void>((resolve) => (startupWait = setTimeout(resolve, STARTUP_CONNECT_WAIT_MS)))]);
+    clearTimeout(startupWait);
     const batches = counter(app.metricsRegistry, { name: 'acme_sync_edge_kafka_batches_total', help: 'Kafka batches sent by the edge, by result', labelNames: ['result'] as const });
     const batchSize = histogram(app.metricsRegistry, { name: 'acme_sync_edge_kafka_batch_events', help: 'Events per Kafka batch sent by the edge', buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500] });
     const publisher = createEventPublisher({

@@ -1,3 +1,4 @@
+import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { createIsolatedStack, type IsolatedStack } from '../helpers/isolated-stack.js';
@@ -36,6 +37,28 @@ describe('the edge server', () => {
       await edge.app.kafkaProducer.connect();
     }
     expect((await edge.app.inject('/readyz')).statusCode).toBe(200);
+  });
+
+  it('starts without Kafka, reports it on /readyz and answers webhooks 503 with Retry-After, publishing nothing', async () => {
+    // A client whose only broker address refuses connections.
+    const deadKafka = new Kafka({ brokers: ['127.0.0.1:1'], logLevel: logLevel.NOTHING, retry: { retries: 1, initialRetryTime: 50, maxRetryTime: 100 }, connectionTimeout: 200 });
+    const offline = await startEdge(stack, { kafka: deadKafka, readinessTimeoutMs: 1_000 });
+    try {
+      const ready = await offline.app.inject('/readyz');
+      expect(ready.statusCode).toBe(503);
+      expect(ready.json()).toMatchObject({ checks: { kafka: expect.stringMatching(/^down/), postgres: 'ok', registry: 'ok' } });
+      const id = tenantId();
+      await addTenant(offline, { id });
+      const before = await sizes(stack);
+      const delivery = sign(webhookEvent(eventId(), 'contact.created', { object: contactObject('con_offline', 1) }), await secretsOf(offline, id));
+      const res = await offline.app.inject({ method: 'POST', url: `/webhooks/acme/${id}`, headers: delivery.headers, payload: delivery.body });
+      expect(res.statusCode).toBe(503);
+      expect(res.json()).toMatchObject({ error: { code: 'KAFKA_UNAVAILABLE' } });
+      expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      expect(await sizes(stack)).toEqual(before);
+    } finally {
+      await offline.app.close();
+    }
   });
 
   it('exposes the webhook outcome counter and latency histogram on /metrics', async () => {
