@@ -92,10 +92,13 @@ export interface Flow<P = unknown> {
   name: string;
   inputs: readonly TopicKind[];
   /**
-   * I/O allowed but no writes: validate, enrich. Records arrive decoded and with a
-   * known tenant, in offset order, possibly from several input topics of one
-   * partition number. Per-record permanent problems are returned for the DLQ;
-   * transient errors throw (→ the runner retries the batch, never DLQs it).
+   * I/O allowed but no writes: validate, enrich. Records arrive decoded, from ONE
+   * topic-partition, ONE known tenant per call (the runner splits a batch by tenant
+   * for the per-tenant ledger), in offset order. Per-record permanent problems are
+   * returned for the DLQ; transient errors throw (→ the runner retries the batch,
+   * never DLQs it); anything else thrown stops the runner (a bug, see runner.ts).
+   * The ledger must balance: apply's written + skipped + prepare's dlq.length ===
+   * records.length (the runner logs and counts a mismatch).
    */
   prepare(records: readonly InboundRecord[], ctx: FlowContext): Promise<{ ready: P; dlq: DlqEntry[] }>;
   /**
