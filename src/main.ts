@@ -9,6 +9,9 @@ import { registerInit } from './cli/init.js';
 import { registerDlq } from './cli/dlq.js';
 import { registerEdge } from './cli/edge.js';
 import { registerConsumers } from './cli/consumers.js';
+import { registerAdmin } from './cli/admin.js';
+import { registerBackfill } from './cli/backfill.js';
+import { registerTenants } from './cli/tenants.js';
 
 /** Every command of the CLI; add one line per command module. */
 const COMMANDS: ReadonlyArray<(program: Command) => void> = [
@@ -16,6 +19,7 @@ const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerDlq,
   registerEdge,
   registerConsumers,
+  registerAdmin, registerBackfill, registerTenants,
 ];
 
 export function createCli(): Command {
