@@ -76,4 +76,16 @@ describe('the consumer runner under failure', () => {
     expect(rows[0].n).toBe(highs);
     await second.stop();
   });
+
+  it('gives up (done rejects, so the process exits non-zero) when a flow throws a programmer error instead of DLQing everything', async () => {
+    const T = 'res-bug';
+    await createApiKeyTenant(h.acme, h.tenants, T);
+    await h.produce(appointments(T, 0, 1));
+    const buggy = { name: 'buggy', inputs: ['appointments'] as const, prepare: async () => { throw new TypeError('x is undefined'); }, apply: async () => ({ written: 0, skipped: 0, outputs: [] }) };
+    const runner = h.runner({ groupId: `${stack.id}-bug`, flow: buggy });
+    await runner.start();
+    await expect(runner.done).rejects.toThrow('x is undefined');
+    const dlq = (await readTopic(stack, stack.topics.dlq)).filter((r) => r.headers[DLQ_HEADERS.consumerGroup] === runner.groupId);
+    expect(dlq).toEqual([]);
+  });
 });
