@@ -101,6 +101,41 @@ describe('polling Acme into Kafka', () => {
     expect((await cursors.get(t.tenantId, 'contact')).updatedSince).toBe(seeded.contacts.at(-1)!.updated_at);
   });
 
+  it('moves the cursor page by page: Kafka lost after the first page leaves it at that page, and the next poll resumes from there', async () => {
+    const t = await createApiKeyTenant(env, tenants, 'poll-midway');
+    const seeded = seedAccount(env.sandbox, t.accountId, { contacts: 5, appointments: 0, activities: 0 });
+    const closed = createProducer(stack.kafka);
+    const dead = createEventPublisher({ producer: closed, codec: stack.codec, topics: stack.topics, lingerMs: 0, ackTimeoutMs: 2_000 });
+    let pages = 0;
+    // The real broker for the first page, then a producer that cannot reach it.
+    const flaky: EventPublisher = { publish: (events) => (pages++ === 0 ? publisher : dead).publish(events), close: async () => undefined };
+    const p = createPoller({ pool: stack.pool, tenants, publisher: flaky, clientFor: clients(), pageSize: 2 });
+    const failed = await p.pollTenant(t.tenantId);
+    expect(failed.error).toMatch(/KAFKA_UNAVAILABLE|disconnected/i);
+    const cursors = createCursorStore(stack.pool);
+    expect((await cursors.get(t.tenantId, 'contact')).updatedSince).toBe(seeded.contacts[1]!.updated_at);
+    await poller().pollTenant(t.tenantId);
+    expect((await cursors.get(t.tenantId, 'contact')).updatedSince).toBe(seeded.contacts[4]!.updated_at);
+    await collector.until((ev) => seeded.contacts.every((c) => ids(ofTenant(t.tenantId, ev)).has(c.id)), 'every contact once Kafka is back');
+  });
+
+  it('polls a tenant again only after its poll interval, and reconciles after its reconcile interval', async () => {
+    const t = await createApiKeyTenant(env, tenants, 'poll-sched', { settings: { pollIntervalSeconds: 60, reconcileIntervalSeconds: 600 } });
+    let clock = Date.parse('2026-11-25T12:00:00Z');
+    const p = createPoller({ pool: stack.pool, tenants, publisher, clientFor: clients(), now: () => clock });
+    const passes = async () => (await p.runDue()).filter((r) => r.tenantId === t.tenantId).map((r) => r.source);
+    expect(await passes()).toEqual(['POLL']);
+    clock += 30_000;
+    expect(await passes()).toEqual([]);
+    clock += 30_000;
+    expect(await passes()).toEqual(['POLL']);
+    clock += 540_000;
+    expect(await passes()).toEqual(['POLL', 'RECONCILE']);
+    await tenants.setStatus(t.tenantId, 'paused');
+    clock += 600_000;
+    expect(await passes()).toEqual([]);
+  });
+
   it('polls through Acme outages and refused connections without losing a record', async () => {
     const t = await createApiKeyTenant(env, tenants, 'poll-flaky');
     const seeded = seedAccount(env.sandbox, t.accountId, { contacts: 6, appointments: 3, activities: 3 });
