@@ -129,10 +129,18 @@ export function createAcmeClient(options: AcmeClientOptions): AcmeClient {
       const grant = await refreshAccessToken({
         baseUrl: stored.baseUrl, clientId: options.clientId, clientSecret: options.clientSecret, refreshToken: stored.oauth!.refreshToken,
         fetch: fetchFn, now: clock.now, timeoutMs, stage: options.stages?.other ?? 'poll',
-      }).catch((err: unknown) => {
+      }).catch(async (err: unknown) => {
+        // Without the cross-process lock another process may have rotated the token between
+        // our read and our refresh: its access token is then the live one.
+        const now = await load().catch(() => stored);
+        if (now.oauth?.refreshToken !== stored.oauth!.refreshToken) {
+          metrics.refreshes.inc({ outcome: 'lost_race' });
+          return undefined;
+        }
         metrics.refreshes.inc({ outcome: 'failed' });
         throw err;
       });
+      if (grant === undefined) return load();
       let won = true;
       await tenants.updateSecrets(tenantId, (current) => {
         // Compare-and-set: the row lock makes this the only writer; a changed refresh token means another process won.
