@@ -182,9 +182,10 @@ describe('traffic generator', () => {
 
   it('subscribes each account at its own URL and waits for start() when autoStart is false', async () => {
     sb = createSandbox({ seed: 3, rateLimit: null });
-    rx = await startReceiver();
-    const run = sb.startGenerator({ accounts: 2, users: 1, contacts: 2, events: 20, webhookUrl: `${rx.url}/{account_id}`, autoStart: false });
-    expect(run.accounts.map((a) => a.webhook_subscription?.url)).toEqual(run.accounts.map((a) => `${rx.url}/${a.account_id}`));
+    const receiver = await startReceiver();
+    rx = receiver;
+    const run = sb.startGenerator({ accounts: 2, users: 1, contacts: 2, events: 20, webhookUrl: `${receiver.url}/{account_id}`, autoStart: false });
+    expect(run.accounts.map((a) => a.webhook_subscription?.url)).toEqual(run.accounts.map((a) => `${receiver.url}/${a.account_id}`));
     await new Promise((r) => setTimeout(r, 50));
     expect(run.status().events_done).toBe(0);
     run.start();

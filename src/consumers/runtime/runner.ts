@@ -241,7 +241,10 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
       const locked = await lockNextOffset(db, ref);
       if (locked !== (stored ?? '0')) throw new Refence();
       const outputs: OutputRecord[] = [];
-      for (const group of prepared.groups) {
+      // One lock order for every transaction: flows lock shared rows (touch-point counts,
+      // contacts) per tenant, so two partitions' batches applying tenants in opposite
+      // orders would deadlock (PostgreSQL detects it; the retry costs a second).
+      for (const group of [...prepared.groups].sort((a, b) => (a.tenantId < b.tenantId ? -1 : a.tenantId > b.tenantId ? 1 : 0))) {
         const result = await guard(() => flow.apply(db, group.ready, context));
         const tenantCounts = { received: group.received, written: result.written, skipped: result.skipped, dlq: group.dlq.length };
         if (!isBalanced(tenantCounts)) {

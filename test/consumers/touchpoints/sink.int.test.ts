@@ -7,6 +7,7 @@ import { createIsolatedStack, randomId, type IsolatedStack } from '../../helpers
 let stack: IsolatedStack;
 beforeAll(async () => {
   stack = await createIsolatedStack(inject('stack'));
+  await stack.pool.query('CREATE SEQUENCE report_order');
 });
 afterAll(async () => stack?.close());
 
@@ -21,6 +22,15 @@ function tenant(): { id: string; fact: (overrides?: Partial<ActivityFact>) => Ac
 
 function apply(facts: readonly ActivityFact[]): Promise<FactsResult> {
   return withTransaction(stack.pool, (client) => applyActivityFacts(client, facts));
+}
+
+/** Applies a batch and draws from a sequence before COMMIT, i.e. while its row locks are held. */
+function applyInLockOrder(facts: readonly ActivityFact[]): Promise<{ result: FactsResult; order: number }> {
+  return withTransaction(stack.pool, async (client) => {
+    const result = await applyActivityFacts(client, facts);
+    const { rows } = await client.query<{ n: string }>("SELECT nextval('report_order') AS n");
+    return { result, order: Number(rows[0]!.n) };
+  });
 }
 
 /** Non-zero counts of one tenant as `user day channel → count`. */
@@ -220,17 +230,25 @@ describe('the touch-point counts under random delivery', () => {
     const random = prng(seed);
     const tenantId = randomId('tp-');
     const versions = history(random, tenantId, 30);
-    const reported = new Map<string, number>();
+    const reported = new Map<string, { order: number; count: number }>();
     const split = batches(random, deliveries(random, versions));
-    // Two batches at a time, as two partitions' consumers would write.
+    // Two batches at a time, as two partitions' consumers would write. Which report is the
+    // latest for a slot both touched is decided by lock order, not by which promise
+    // resolved first (a regression: the test once took array order and failed under
+    // load). A sequence drawn while the slot locks are still held orders them.
     for (let i = 0; i < split.length; i += 2) {
-      const results = await Promise.all(split.slice(i, i + 2).map((batch) => apply(batch)));
-      for (const result of results) for (const c of result.changed) reported.set(slotKey(c), c.count);
+      const results = await Promise.all(split.slice(i, i + 2).map((batch) => applyInLockOrder(batch)));
+      for (const { result, order } of results) {
+        for (const c of result.changed) {
+          const seen = reported.get(slotKey(c));
+          if (!seen || seen.order < order) reported.set(slotKey(c), { order, count: c.count });
+        }
+      }
     }
     const truth = model(versions);
     expect(await counts(tenantId)).toEqual(truth);
     // The last count reported per slot (what the compacted output topic keeps) is the table's count.
-    const lastReported = Object.fromEntries([...reported].filter(([, n]) => n !== 0).map(([key, n]) => [key.split('\u0000').slice(1).join(' '), n]));
+    const lastReported = Object.fromEntries([...reported].filter(([, r]) => r.count !== 0).map(([key, r]) => [key.split('\u0000').slice(1).join(' '), r.count]));
     expect(lastReported).toEqual(truth);
   });
 });
