@@ -12,6 +12,7 @@
  *   404 is ACME_NOT_FOUND; other 4xx are permanent. Errors never carry credentials.
  */
 import type pg from 'pg';
+import type { Config } from '../config/index.js';
 import promClient from 'prom-client';
 import { ERROR_CODES, PermanentError, TransientError, toAcmeSyncError, type Stage } from '../errors/index.js';
 import type { Logger } from '../logger.js';
@@ -275,4 +276,12 @@ export function acmeClientsFor(options: Omit<AcmeClientOptions, 'tenantId'>): (t
     if (!client) clients.set(tenantId, (client = createAcmeClient({ ...options, tenantId })));
     return client;
   };
+}
+
+/**
+ * Our OAuth client at Acme, from the configuration, for refreshing OAuth tenants'
+ * tokens; empty when not configured (API-key tenants need nothing).
+ */
+export function oauthClientOf(config: Pick<Config, 'ACME_OAUTH_CLIENT_ID' | 'ACME_OAUTH_CLIENT_SECRET'>): { clientId?: string; clientSecret?: string } {
+  return config.ACME_OAUTH_CLIENT_ID && config.ACME_OAUTH_CLIENT_SECRET ? { clientId: config.ACME_OAUTH_CLIENT_ID, clientSecret: config.ACME_OAUTH_CLIENT_SECRET } : {};
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { acmeClientsFor } from '../acme/client.js';
+import { acmeClientsFor, oauthClientOf } from '../acme/client.js';
 import { createAdminApp } from '../admin/app.js';
 import { bootstrap } from '../bootstrap.js';
 import { loadConfig } from '../config/index.js';
@@ -36,7 +36,7 @@ export function registerAdmin(program: Command): void {
       const oauth = config.ACME_OAUTH_CLIENT_ID && config.ACME_OAUTH_CLIENT_SECRET
         ? { clientId: config.ACME_OAUTH_CLIENT_ID, clientSecret: config.ACME_OAUTH_CLIENT_SECRET, redirectUri: config.ACME_OAUTH_REDIRECT_URI }
         : undefined;
-      const clientFor = acmeClientsFor({ tenants, pool: runtime.pool, metrics, logger, clientId: oauth?.clientId, clientSecret: oauth?.clientSecret });
+      const clientFor = acmeClientsFor({ tenants, pool: runtime.pool, metrics, logger, ...oauthClientOf(config) });
       const backfills = createBackfillRunner({ pool: runtime.pool, tenants, publisher, clientFor, logger });
       const poller = createPoller({ pool: runtime.pool, tenants, publisher, clientFor, logger, metrics, concurrency: config.POLL_CONCURRENCY });
 

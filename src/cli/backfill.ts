@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { acmeClientsFor } from '../acme/client.js';
+import { acmeClientsFor, oauthClientOf } from '../acme/client.js';
 import { bootstrap } from '../bootstrap.js';
 import { loadConfig } from '../config/index.js';
 import { createProducer } from '../kafka/index.js';
@@ -51,7 +51,7 @@ export function registerBackfill(program: Command): void {
       const publisher = createEventPublisher({ producer, codec: runtime.codec, topics: runtime.topics, lingerMs: config.PRODUCER_LINGER_MS });
       const clientFor = acmeClientsFor({
         tenants, pool: runtime.pool, logger,
-        clientId: config.ACME_OAUTH_CLIENT_ID || undefined, clientSecret: config.ACME_OAUTH_CLIENT_SECRET || undefined,
+        ...oauthClientOf(config),
       });
       const bar = new cliProgress.SingleBar(
         { format: 'backfill {tenant} | {type} | pages {pages} | records {value} | {rate} records/s | {duration_formatted}', hideCursor: true },

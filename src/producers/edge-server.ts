@@ -20,7 +20,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import type { Kafka, Producer } from 'kafkajs';
 import type pg from 'pg';
-import { createAcmeClient, type AcmeClient } from '../acme/client.js';
+import { createAcmeClient, oauthClientOf, type AcmeClient } from '../acme/client.js';
 import type { Config } from '../config/index.js';
 import { createPool } from '../db/index.js';
 import { createKafka, createProducer, kafkaOptionsFrom, type TopicNames } from '../kafka/index.js';
@@ -212,7 +212,7 @@ function acmeFetcher(app: FastifyInstance, options: EdgeServerOptions): ObjectFe
         metrics: app.metricsRegistry,
         pool: app.pgPool,
         // Our OAuth client at Acme, to refresh OAuth tenants' tokens.
-        ...(options.config.ACME_OAUTH_CLIENT_ID ? { clientId: options.config.ACME_OAUTH_CLIENT_ID, clientSecret: options.config.ACME_OAUTH_CLIENT_SECRET } : {}),
+        ...oauthClientOf(options.config),
         // Acme waits 5 s for our answer: a few quick tries, then 503 and Acme's own retry.
         retry: { retries: 2, initialDelayMs: 100, maxDelayMs: 500, deadlineMs: 2_500 },
         requestTimeoutMs: 2_000,
