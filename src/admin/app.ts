@@ -10,6 +10,7 @@ import rateLimit from '@fastify/rate-limit';
 import type pg from 'pg';
 import { createAcmeClient, type AcmeClient } from '../acme/client.js';
 import type { FetchLike } from '../acme/http.js';
+import { registerHealthRoutes, type ReadinessChecks } from '../http/health.js';
 import type { Logger } from '../logger.js';
 import type { BackfillRunner } from '../producers/poller/backfill.js';
 import type { Registry } from '../metrics/index.js';
@@ -42,6 +43,8 @@ export interface AdminDeps {
   acmeRetry?: Partial<RetryOptions>;
   metrics?: Registry;
   logger?: Logger;
+  /** What /readyz checks besides PostgreSQL (the admin process adds Kafka). */
+  readiness?: ReadinessChecks;
 }
 
 function bearerOf(header: string | undefined): string | undefined {
@@ -85,6 +88,8 @@ export function createAdminApp(deps: AdminDeps): FastifyInstance {
     const backfills = deps.backfills;
     app.addHook('onClose', async () => backfills.close());
   }
+
+  registerHealthRoutes(app, { postgres: () => deps.pool.query('SELECT 1'), ...deps.readiness });
 
   app.register(async (admin) => {
     await admin.register(rateLimit, {

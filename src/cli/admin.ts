@@ -31,6 +31,9 @@ export function registerAdmin(program: Command): void {
       const metrics = createMetricsRegistry({ service: 'acme-sync-admin' });
       const tenants = createTenantRepository(runtime.pool, createSecretBox(config.MASTER_KEYS));
       const producer = createProducer(runtime.kafka);
+      let producerConnected = false;
+      producer.on(producer.events.CONNECT, () => (producerConnected = true));
+      producer.on(producer.events.DISCONNECT, () => (producerConnected = false));
       await producer.connect();
       const publisher = createEventPublisher({ producer, codec: runtime.codec, topics: runtime.topics, lingerMs: config.PRODUCER_LINGER_MS });
       const oauth = config.ACME_OAUTH_CLIENT_ID && config.ACME_OAUTH_CLIENT_SECRET
@@ -43,6 +46,7 @@ export function registerAdmin(program: Command): void {
       const app = createAdminApp({
         pool: runtime.pool, tenants, publicBaseUrl: config.PUBLIC_BASE_URL, oauth, clientFor, backfills,
         bootstrapToken: config.ADMIN_BOOTSTRAP_TOKEN || undefined, rateLimitPerMinute: config.ADMIN_RATE_LIMIT_PER_MINUTE, metrics, logger,
+        readiness: { kafka: () => producerConnected ? Promise.resolve() : Promise.reject(new Error('producer not connected')) },
       });
       app.get('/metrics', { schema: { response: { 200: { type: 'string' } } } }, async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
       app.addHook('onClose', async () => {

@@ -5,6 +5,7 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import type pg from 'pg';
+import { registerHealthRoutes } from '../http/health.js';
 import type { Registry } from '../metrics/index.js';
 import { createDashboardRoutes } from './dashboard-routes.js';
 import type { ConsumerRunner } from './runtime/runner.js';
@@ -20,13 +21,13 @@ export interface ConsumerServerOptions {
 export async function createConsumerServer(options: ConsumerServerOptions): Promise<FastifyInstance> {
   const app = Fastify({ logger: false });
   app.get('/metrics', async (_request, reply) => reply.type(options.metrics.contentType).send(await options.metrics.metrics()));
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) => {
-    const groups = Object.fromEntries(options.runners.map((r) => [r.groupId, r.isReady() ? 'joined' : 'not joined']));
-    const database = await options.pool.query('SELECT 1').then(() => 'ok', (err: Error) => `unavailable: ${err.message}`);
-    const ready = database === 'ok' && options.runners.every((r) => r.isReady());
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', database, groups });
-  });
+  const checks: Record<string, () => Promise<unknown>> = { postgres: () => options.pool.query('SELECT 1') };
+  for (const runner of options.runners) {
+    checks[runner.groupId] = async () => {
+      if (!runner.isReady()) throw new Error('not joined to its consumer group');
+    };
+  }
+  registerHealthRoutes(app, checks);
   if (options.dashboard !== false) await app.register(createDashboardRoutes({ db: options.pool }));
   return app;
 }

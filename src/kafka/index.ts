@@ -2,7 +2,7 @@
  * Kafka plumbing shared by the edge and the consumers: one client factory, topic
  * creation at start-up, and the producer settings every writer uses.
  */
-import { Kafka, logLevel as KafkaLogLevel, type Admin, type ITopicConfig, type LogEntry, type Producer } from 'kafkajs';
+import { Kafka, Partitioners, logLevel as KafkaLogLevel, type Admin, type ITopicConfig, type LogEntry, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import { ERROR_CODES, TransientError, isRetriable } from '../errors/index.js';
@@ -54,7 +54,14 @@ export function createKafka(options: KafkaOptions): Kafka {
  * in-flight request with idempotence.
  */
 export function createProducer(kafka: Kafka): Producer {
-  return kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  return kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    // murmur2 over the key, as the Java client partitions: other languages' producers of
+    // the same keys land on the same partitions (kafkajs v2's default, named to be explicit).
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
 }
 
 export interface EnsureTopicsOptions {

@@ -24,6 +24,7 @@ import { createAcmeClient, oauthClientOf, type AcmeClient } from '../acme/client
 import type { Config } from '../config/index.js';
 import { createPool } from '../db/index.js';
 import { createKafka, createProducer, kafkaOptionsFrom, type TopicNames } from '../kafka/index.js';
+import { registerHealthRoutes } from '../http/health.js';
 import type { Logger } from '../logger.js';
 import { counter, createMetricsRegistry, histogram, type Registry } from '../metrics/index.js';
 import type { AvroCodec } from '../registry/index.js';
@@ -151,13 +152,6 @@ const kafkaPlugin = (options: EdgeServerOptions, kafka: Kafka) =>
     });
   });
 
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms)));
-  promise.catch(() => undefined); // a late failure after the timeout is not unhandled
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
 const healthPlugin = (options: EdgeServerOptions, kafka: Kafka) =>
   shared(async (app) => {
     const timeoutMs = options.readinessTimeoutMs ?? 2_000;
@@ -179,21 +173,7 @@ const healthPlugin = (options: EdgeServerOptions, kafka: Kafka) =>
       },
       postgres: () => app.pgPool.query('SELECT 1'),
     };
-    app.get('/healthz', async () => ({ status: 'ok' }));
-    app.get('/readyz', async (_request, reply) => {
-      const results = await Promise.all(
-        Object.entries(checks).map(async ([name, check]) => {
-          try {
-            await withTimeout(check(), timeoutMs, name);
-            return [name, 'ok'] as const;
-          } catch (err) {
-            return [name, `down: ${(err as Error).message}`] as const;
-          }
-        }),
-      );
-      const ready = results.every(([, r]) => r === 'ok');
-      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks: Object.fromEntries(results) });
-    });
+    registerHealthRoutes(app, checks, { timeoutMs });
     app.addHook('onClose', async () => {
       if (adminConnected) await admin.disconnect().catch(() => undefined);
     });
