@@ -8,9 +8,17 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 started_at=$(date +%s)
 
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "[test] installing npm packages (npm ci)"
-  npm ci --no-audit --no-fund || exit 1
+source scripts/ensure-deps.sh
+
+# Debian packages some tests use (Prometheus and promtool for the monitoring tests).
+# Installed when missing and we may (root, as in CI); without them those tests skip
+# with a message saying so.
+need=()
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+if [ ${#need[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "[test] installing Debian packages: ${need[*]}"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}") >/dev/null 2>&1 \
+    || echo "[test] could not install ${need[*]}; the tests that need them will skip"
 fi
 
 started_stack=0
