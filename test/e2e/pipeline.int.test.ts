@@ -82,6 +82,21 @@ describe('the pipeline against the generator\'s truth', () => {
     }
   });
 
+  it('carries a correlation ID from the webhook (its webhook-id) or the poll run to every calendar row', async () => {
+    const { rows } = await stack.pool.query<{ correlation_id: string | null }>('SELECT correlation_id FROM calendar_events');
+    const webhookIds = new Set(pipeline.sandbox.deliveries.deliveries().map((d) => d.event_id));
+    const bySource = { webhook: 0, poll: 0 };
+    for (const { correlation_id: id } of rows) {
+      expect(id).not.toBeNull();
+      if (webhookIds.has(id!)) bySource.webhook++;
+      else {
+        expect(id).toMatch(/^(poll|reconcile|backfill):/);
+        bySource.poll++;
+      }
+    }
+    expect(bySource.webhook).toBeGreaterThan(0);
+  });
+
   it('counts every email and call once per user, local day and channel, equal to the truth', async () => {
     const { rows } = await stack.pool.query<{ tenant_id: string; acme_user_id: string; day: string; channel: string; count: number }>(
       `SELECT tenant_id, acme_user_id, to_char(day, 'YYYY-MM-DD') AS day, channel, count FROM touchpoint_counts WHERE count > 0`,
