@@ -37,17 +37,3 @@ export function contactDisplayName(row: Pick<ContactRow, 'firstName' | 'lastName
   const name = [row.firstName, row.lastName].filter((p) => p !== null && p.trim() !== '').join(' ');
   return name === '' ? null : name;
 }
-
-/**
- * Keep only the newest version per (tenant, Acme ID): one multi-row upsert may not
- * touch a row twice, and an older version must never win.
- */
-export function newestPerKey<T extends { tenantId: string; acmeId: string; acmeVersion: number }>(rows: readonly T[]): T[] {
-  const newest = new Map<string, T>();
-  for (const row of rows) {
-    const key = `${row.tenantId}\u0000${row.acmeId}`;
-    const seen = newest.get(key);
-    if (seen === undefined || row.acmeVersion > seen.acmeVersion) newest.set(key, row);
-  }
-  return [...newest.values()];
-}

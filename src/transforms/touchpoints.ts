@@ -6,6 +6,7 @@
  * Pure: no I/O, no clock; the user's time zone is looked up by the caller and passed
  * in; the input is never mutated.
  */
+import { newestPerKey } from './versions.js';
 import { ValidationError } from '../errors/index.js';
 import { isValidTimeZone, type TenantSettings } from '../tenants/types.js';
 import type { AcmeActivityEvent } from './types.js';
@@ -157,11 +158,5 @@ export function countDeltas(changes: readonly { previous: ActivityFact | null; n
 
 /** The newest version per (tenant, Acme ID); an older or equal version of one ID loses. */
 export function newestFacts(facts: readonly ActivityFact[]): ActivityFact[] {
-  const newest = new Map<string, ActivityFact>();
-  for (const fact of facts) {
-    const key = `${fact.tenantId}\u0000${fact.acmeId}`;
-    const seen = newest.get(key);
-    if (seen === undefined || fact.version > seen.version) newest.set(key, fact);
-  }
-  return [...newest.values()];
+  return newestPerKey(facts, (f) => f.version);
 }

@@ -8,7 +8,8 @@ import type pg from 'pg';
 import { ERROR_CODES, isRetriable, toAcmeSyncError, type AcmeSyncError } from '../../errors/index.js';
 import { recordKey } from '../../kafka/topics.js';
 import { contactRowFromAcme, customerOf, isPublishable, toCalendarEventValue, toCalendarRow, withCustomer, UNKNOWN_CUSTOMER, type CalendarRow } from '../../transforms/calendar.js';
-import { newestPerKey, toContactRow, type ContactRow } from '../../transforms/contact.js';
+import { toContactRow, type ContactRow } from '../../transforms/contact.js';
+import { newestPerKey } from '../../transforms/versions.js';
 import type { AcmeAppointmentEvent, AcmeContactEvent } from '../../transforms/types.js';
 import type { Tenant } from '../../tenants/types.js';
 import { calendarRowsForContacts, updateCalendarCustomers, upsertCalendarRows, type StoredCalendarRow } from '../sinks/calendar.js';
@@ -64,7 +65,7 @@ export function createCalendarFlow(options: CalendarFlowOptions): Flow<CalendarP
 
       const changedContacts = await upsertContacts(db, [...prepared.contacts, ...prepared.fetchedContacts]);
       const changedByEvents = new Set(changedContacts.map((c) => contactKey(c.tenantId, c.acmeId)));
-      const contactsWritten = newestPerKey(prepared.contacts).filter((c) => changedByEvents.has(contactKey(c.tenantId, c.acmeId))).length;
+      const contactsWritten = newestPerKey(prepared.contacts, (c) => c.acmeVersion).filter((c) => changedByEvents.has(contactKey(c.tenantId, c.acmeId))).length;
       outputs.push(...(await refreshCustomers(db, changedContacts, ctx)).map(toOutput));
 
       const changedRows = await applyAppointments(db, prepared.appointments);

@@ -4,7 +4,7 @@
  * overwrites a newer one; and the re-enrichment of rows when their contact changes.
  */
 import type { CalendarRow, CalendarStatus } from '../../transforms/calendar.js';
-import { newestPerKey } from '../../transforms/contact.js';
+import { newestPerKey } from '../../transforms/versions.js';
 import type { Queryable } from './contacts.js';
 
 export type { Queryable };
@@ -115,7 +115,7 @@ function fromDb(r: DbRow): StoredCalendarRow {
 
 /** Upsert the newest version per appointment; returns the rows that changed (as stored). */
 export async function upsertCalendarRows(db: Queryable, rows: readonly CalendarRow[]): Promise<StoredCalendarRow[]> {
-  const batch = newestPerKey(rows.map((r) => ({ ...r, acmeId: r.acmeAppointmentId })));
+  const batch = newestPerKey(rows.map((r) => ({ ...r, acmeId: r.acmeAppointmentId })), (r) => r.acmeVersion);
   if (batch.length === 0) return [];
   const { rows: changed } = await db.query<DbRow>(UPSERT_CALENDAR, COLUMNS.map(([, , get]) => batch.map(get)));
   return changed.map(fromDb);

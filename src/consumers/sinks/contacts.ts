@@ -3,7 +3,8 @@
  * guarded by version so an older or repeated event changes nothing.
  */
 import type pg from 'pg';
-import { newestPerKey, type ContactRow } from '../../transforms/contact.js';
+import type { ContactRow } from '../../transforms/contact.js';
+import { newestPerKey } from '../../transforms/versions.js';
 
 export type Queryable = Pick<pg.ClientBase, 'query'>;
 
@@ -19,7 +20,7 @@ RETURNING tenant_id, acme_id`;
 
 /** Returns the (tenant, Acme ID) pairs that changed. */
 export async function upsertContacts(db: Queryable, rows: readonly ContactRow[]): Promise<{ tenantId: string; acmeId: string }[]> {
-  const batch = newestPerKey(rows);
+  const batch = newestPerKey(rows, (r) => r.acmeVersion);
   if (batch.length === 0) return [];
   const { rows: changed } = await db.query<{ tenant_id: string; acme_id: string }>(UPSERT_CONTACTS, [
     batch.map((r) => r.tenantId),
