@@ -48,7 +48,7 @@ export const DEFAULT_GENERATOR_OPTIONS: GeneratorOptions = {
   startDate: '2025-03-06',
   days: 5,
   webhookPayload: 'full',
-  redirectUris: ['http://127.0.0.1:3000/oauth/callback', 'http://localhost:3000/oauth/callback'],
+  redirectUris: ['http://127.0.0.1:3001/oauth/callback', 'http://localhost:3001/oauth/callback'],
   webhookUrl: null,
   autoStart: true,
 };
