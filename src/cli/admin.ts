@@ -35,7 +35,7 @@ export function registerAdmin(program: Command): void {
       producer.on(producer.events.CONNECT, () => (producerConnected = true));
       producer.on(producer.events.DISCONNECT, () => (producerConnected = false));
       await producer.connect();
-      const publisher = createEventPublisher({ producer, codec: runtime.codec, topics: runtime.topics, lingerMs: config.PRODUCER_LINGER_MS });
+      const publisher = createEventPublisher({ producer, codec: runtime.codec, topics: runtime.topics, lingerMs: config.PRODUCER_LINGER_MS, metrics });
       const oauth = config.ACME_OAUTH_CLIENT_ID && config.ACME_OAUTH_CLIENT_SECRET
         ? { clientId: config.ACME_OAUTH_CLIENT_ID, clientSecret: config.ACME_OAUTH_CLIENT_SECRET, redirectUri: config.ACME_OAUTH_REDIRECT_URI }
         : undefined;

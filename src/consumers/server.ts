@@ -7,6 +7,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { registerHealthRoutes } from '../http/health.js';
 import type { Registry } from '../metrics/index.js';
+import { registerRunnerMetrics } from '../metrics/runners.js';
 import { createDashboardRoutes } from './dashboard-routes.js';
 import type { ConsumerRunner } from './runtime/runner.js';
 
@@ -20,6 +21,8 @@ export interface ConsumerServerOptions {
 
 export async function createConsumerServer(options: ConsumerServerOptions): Promise<FastifyInstance> {
   const app = Fastify({ logger: false });
+  // acme_sync_consumer_runner_ready{group}: the alert on a consumer group without members.
+  registerRunnerMetrics(options.metrics, options.runners);
   app.get('/metrics', async (_request, reply) => reply.type(options.metrics.contentType).send(await options.metrics.metrics()));
   const checks: Record<string, () => Promise<unknown>> = { postgres: () => options.pool.query('SELECT 1') };
   for (const runner of options.runners) {

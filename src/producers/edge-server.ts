@@ -132,6 +132,7 @@ const kafkaPlugin = (options: EdgeServerOptions, kafka: Kafka) =>
       codec: options.codec,
       topics: options.topics,
       lingerMs: options.config.PRODUCER_LINGER_MS,
+      metrics: app.metricsRegistry,
       ackTimeoutMs: options.publisher?.ackTimeoutMs ?? WEBHOOK_ACK_TIMEOUT_MS,
       ...(options.publisher?.maxBatch ? { maxBatch: options.publisher.maxBatch } : {}),
       headers: (event): Record<string, string> => (event.value.correlation_id ? { 'correlation-id': event.value.correlation_id } : {}),

@@ -10,6 +10,8 @@
 import type { Message, Producer } from 'kafkajs';
 import { ERROR_CODES, TransientError, isRetriable } from '../errors/index.js';
 import type { TopicKind, TopicNames } from '../kafka/topics.js';
+import type { Registry } from '../metrics/index.js';
+import { createEventMetrics } from '../metrics/events.js';
 import type { AvroCodec } from '../registry/index.js';
 import type { OutboundEvent } from '../transforms/acme-to-event.js';
 
@@ -24,6 +26,8 @@ export interface PublisherOptions {
   /** Extra Kafka headers per event (e.g. the correlation ID). */
   headers?: (event: OutboundEvent) => Record<string, string>;
   onBatch?: (info: { events: number; durationMs: number; ok: boolean }) => void;
+  /** Counts acknowledged events in acme_sync_events_published_total{topic, source}. */
+  metrics?: Registry;
 }
 
 export interface EventPublisher {
@@ -58,6 +62,7 @@ export function createEventPublisher(options: PublisherOptions): EventPublisher 
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
   const inFlight = new Set<Promise<void>>();
+  const eventMetrics = options.metrics ? createEventMetrics(options.metrics) : undefined;
 
   async function encode(event: OutboundEvent): Promise<{ topic: string; message: Message }> {
     const value = await options.codec.encode(event.kind as TopicKind, event.value);
@@ -86,6 +91,7 @@ export function createEventPublisher(options: PublisherOptions): EventPublisher 
     try {
       await withTimeout(options.producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) }), ackTimeoutMs);
       for (const { pending } of ready) pending.resolve();
+      eventMetrics?.published(ready.flatMap(({ pending }) => pending.events));
       options.onBatch?.({ events: count, durationMs: performance.now() - started, ok: true });
     } catch (err) {
       // A timeout or a retriable broker error: the caller may retry (webhooks answer 503).

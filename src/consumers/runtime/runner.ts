@@ -30,6 +30,7 @@ import { withTransaction } from '../../db/index.js';
 import { createProducer, type TopicKind, type TopicNames } from '../../kafka/index.js';
 import type { Logger } from '../../logger.js';
 import type { Registry } from '../../metrics/index.js';
+import { createFreshnessMetrics, type SyncedEvent } from '../../metrics/freshness.js';
 import { kafkaUnavailable } from '../../producers/publisher.js';
 import type { AvroCodec } from '../../registry/index.js';
 import { retry, systemClock, type Clock, type RetryOptions } from '../../retry/index.js';
@@ -77,6 +78,7 @@ class Abandon extends Error {}
 class Refence extends Error {}
 
 interface Prepared {
+  /** Every live record, decoded where it could be (for end-to-end latency and freshness). */
   records: InboundRecord[];
   dlq: DlqEntry[];
   /** Per tenant, the flow's prepared batch. */
@@ -87,6 +89,9 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
   const { flow, groupId, logger, pool, codec, topics, context } = options;
   const log = logger.child({ flow: flow.name, groupId });
   const metrics: ConsumerMetrics = createConsumerMetrics(options.metrics);
+  const freshness = createFreshnessMetrics(options.metrics);
+  // From the start, so the first imbalance is an increase to Prometheus (and the alert's series exists).
+  metrics.ledgerImbalance.inc({ flow: flow.name }, 0);
   const clientId = options.clientId ?? `${groupId}-${hostname()}-${process.pid}`;
   const kindOf = new Map<string, TopicKind>(Object.entries(topics).map(([kind, name]) => [name, kind as TopicKind]));
   const ownsProducer = options.producer === undefined;
@@ -171,7 +176,7 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
       const { ready, dlq } = await guard(() => flow.prepare(group, context));
       groups.push({ tenantId, received: group.length, ready, dlq });
     }
-    return { records, dlq: admitted.dlq, groups };
+    return { records: [...admitted.ok, ...admitted.dlq.map((entry) => entry.record)], dlq: admitted.dlq, groups };
   }
 
   /** Transient failures pass through (retry); anything else a flow throws is a bug. */
@@ -279,6 +284,8 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
       const receivedAt = (r.value as { received_at?: unknown } | null)?.received_at;
       if (typeof receivedAt === 'number') metrics.endToEndSeconds.observe({ flow: flow.name, topic: kind }, Math.max(0, now - receivedAt) / 1000);
     }
+    const dead = new Set(dlq.map((entry) => entry.record.offset));
+    freshness.synced(flow.name, prepared.records.filter((r) => !dead.has(r.offset)).map((r) => r.value as SyncedEvent | null));
   }
 
   async function eachBatch(payload: EachBatchPayload): Promise<void> {
