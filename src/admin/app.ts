@@ -1,6 +1,7 @@
 /**
  * The admin API (fastify): tenants, admin tokens, activation (API key or OAuth connect)
- * and backfill progress. Every route has a JSON schema for its input and output; every
+ * backfill progress, sync status, the tenant's DLQ, and the customers' settings page
+ * (/settings). Every route has a JSON schema for its input and output; every
  * /admin route needs an admin bearer token and is rate limited per token
  * (@fastify/rate-limit). Resources are decorated on the app (`adminServices`) and what
  * the app owns is closed in onClose.
@@ -17,9 +18,12 @@ import type { Registry } from '../metrics/index.js';
 import type { TenantRepository } from '../tenants/repository.js';
 import type { RetryOptions } from '../retry/index.js';
 import type { AdminServices } from './context.js';
+import { dlqRoutes, type AdminDlqDeps } from './dlq-routes.js';
 import { installErrorHandler, sendError } from './errors.js';
 import { createOAuthStateStore } from './oauth-states.js';
 import { oauthCallbackRoutes, oauthStartRoutes } from './oauth-routes.js';
+import { callbackToSettingsPage, oauthLinkRoutes, settingsPageRoutes } from './settings-page/index.js';
+import { statusRoutes } from './status.js';
 import { tenantRoutes } from './tenant-routes.js';
 import { sha256, createAdminTokenStore } from './tokens.js';
 import { tokenRoutes } from './token-routes.js';
@@ -45,6 +49,8 @@ export interface AdminDeps {
   logger?: Logger;
   /** What /readyz checks besides PostgreSQL (the admin process adds Kafka). */
   readiness?: ReadinessChecks;
+  /** Kafka, codec and producer for the DLQ routes; without them they answer 503. */
+  dlq?: AdminDlqDeps;
 }
 
 function bearerOf(header: string | undefined): string | undefined {
@@ -111,11 +117,16 @@ export function createAdminApp(deps: AdminDeps): FastifyInstance {
     await admin.register(tenantRoutes);
     await admin.register(tokenRoutes);
     await admin.register(oauthStartRoutes);
+    await admin.register(oauthLinkRoutes);
+    await admin.register(statusRoutes);
+    await admin.register(dlqRoutes(deps.dlq));
   }, { prefix: '/admin' });
 
   app.register(async (root) => {
     await root.register(rateLimit, { max: deps.rateLimitPerMinute ?? 300, timeWindow: '1 minute' });
+    root.addHook('onSend', callbackToSettingsPage);
     await root.register(oauthCallbackRoutes);
+    await root.register(settingsPageRoutes);
   });
   return app;
 }
