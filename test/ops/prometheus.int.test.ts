@@ -151,11 +151,21 @@ async function startConsumers(): Promise<NonNullable<typeof consumers>> {
   return consumers;
 }
 
+const TOPIC_OF: Record<string, string> = { appointment: 'appointments', contact: 'contacts', activity: 'activities' };
 let accepted = 0;
+const acceptedByTopic: Record<string, number> = {};
+let firstDeliveryAt = Infinity;
+let lastDeliveryAt = 0;
 async function deliver(type: string, object: object, secrets = [secret]): Promise<number> {
+  firstDeliveryAt = Math.min(firstDeliveryAt, Date.now());
   const delivery = sign(webhookEvent(eventId(), type, { object }, accountId), secrets);
   const res = await fetch(`http://${address(edge.app)}/webhooks/acme/${tenantId}`, { method: 'POST', headers: delivery.headers, body: delivery.body });
-  if (res.status === 200) accepted++;
+  if (res.status === 200) {
+    accepted++;
+    const topic = TOPIC_OF[type.split('.')[0]!]!;
+    acceptedByTopic[topic] = (acceptedByTopic[topic] ?? 0) + 1;
+    lastDeliveryAt = Date.now();
+  }
   return res.status;
 }
 
@@ -250,6 +260,28 @@ describe.skipIf(!available)('Prometheus scraping a running pipeline', () => {
     }
     expect(rules.length).toBeGreaterThanOrEqual(8);
     expect(empty).toEqual([]);
+  });
+
+  it('counts every accepted webhook once as a published event, by topic kind and source', async () => {
+    const published = await query('sum by (topic, source) (acme_sync_events_published_total)');
+    expect(Object.fromEntries(published.map((s) => [`${s.metric.topic}/${s.metric.source}`, Number(s.value[1])]))).toEqual(
+      Object.fromEntries(Object.entries(acceptedByTopic).map(([topic, n]) => [`${topic}/webhook`, n])),
+    );
+  });
+
+  it("knows each tenant's freshness per flow: the received_at of the newest event it synced", async () => {
+    const freshness = await query(`acme_sync_tenant_last_synced_timestamp_seconds{tenant="${tenantId}"}`);
+    expect(freshness.map((s) => s.metric.flow).sort()).toEqual(['calendar', 'touchpoints']);
+    for (const sample of freshness) {
+      // received_at is set by the edge between our first send and our last answer (ms precision).
+      expect(Number(sample.value[1])).toBeGreaterThanOrEqual(Math.floor(firstDeliveryAt / 1000));
+      expect(Number(sample.value[1])).toBeLessThanOrEqual(lastDeliveryAt / 1000);
+    }
+  });
+
+  it('sees one ready member in each consumer group', async () => {
+    const ready = await query('sum by (group) (acme_sync_consumer_runner_ready)');
+    expect(Object.fromEntries(ready.map((s) => [s.metric.group, Number(s.value[1])]))).toEqual({ [`${stack.id}.calendar`]: 1, [`${stack.id}.touchpoints`]: 1 });
   });
 
   it('loads every alert rule and evaluates each without an error', async () => {

@@ -82,10 +82,11 @@ export function dashboardQueries(dashboard = readDashboard()): PanelQuery[] {
 
 /**
  * Grafana's interval variables as concrete durations. With a 1 s scrape interval
- * Grafana's $__rate_interval would be 4 s; one minute keeps every sample of a short
- * test in the window, as an hour-long dashboard range keeps a real incident in it.
+ * Grafana's $__rate_interval would be 4 s; five minutes keep every sample of the test
+ * (slow on a busy machine too) in the window, as a dashboard's range keeps a real
+ * incident in it.
  */
-export const GRAFANA_VARIABLES: Readonly<Record<string, string>> = { __rate_interval: '1m', __interval: '15s', __range: '5m' };
+export const GRAFANA_VARIABLES: Readonly<Record<string, string>> = { __rate_interval: '5m', __interval: '15s', __range: '15m' };
 
 export function withGrafanaVariables(expr: string, variables = GRAFANA_VARIABLES): string {
   return expr.replace(/\$\{?(__\w+?)(?::\w+)?\}?(?![\w])/g, (whole, name: string) => variables[name] ?? whole);
