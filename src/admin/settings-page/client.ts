@@ -13,7 +13,7 @@ const TOKEN_KEY = 'acme-sync.admin-token';
 const POLL_MS = 1000;
 const $ = (id) => document.getElementById(id);
 
-const state = { token: sessionStorage.getItem(TOKEN_KEY), tenant: null, listed: [], dryRunOf: null, backfillTimer: null };
+const state = { token: sessionStorage.getItem(TOKEN_KEY), tenant: null, listed: [], dryRunOf: null, backfillTimer: null, arrival: null };
 
 function announce(message) {
   const el = $('announcer');
@@ -154,7 +154,8 @@ async function loadTenant() {
   renderConnection(tenant);
   fillMapping(tenant.settings);
   await refreshStatus();
-  announce('Signed in as ' + tenant.name + '.');
+  announce(state.arrival || ('Signed in as ' + tenant.name + '.'));
+  state.arrival = null;
   $('connection-h').scrollIntoView({ block: 'nearest' });
 }
 
@@ -421,8 +422,9 @@ function timeZones() {
 
 function returnedFromAcme() {
   const params = new URLSearchParams(location.search);
-  if (params.has('connected')) announce('Connected to Acme.');
-  if (params.has('oauth_error')) announce('Connecting to Acme failed: ' + params.get('oauth_error'));
+  // Announced once the page has loaded the tenant (a later message would replace it).
+  if (params.has('connected')) state.arrival = 'Connected to Acme.';
+  if (params.has('oauth_error')) state.arrival = 'Connecting to Acme failed: ' + params.get('oauth_error');
   if (params.has('connected') || params.has('oauth_error')) history.replaceState(null, '', location.pathname);
 }
 

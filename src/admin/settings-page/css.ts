@@ -68,7 +68,8 @@ button:disabled { color: #5b5b63; background: #dcdde1; border-color: #dcdde1; cu
 pre { white-space: pre-wrap; overflow-wrap: anywhere; margin: 0; font-size: .85rem; background: var(--panel); padding: .5rem; border-radius: .25rem; }
 progress { width: 100%; height: 1.25rem; }
 .progress { margin-top: .75rem; display: flex; flex-direction: column; gap: .25rem; }
-.announcer { position: sticky; top: 0; z-index: 1; margin: 0; padding: 0 1rem; background: #e8f0fe; color: var(--text); }
+/* In the flow, not sticky: a banner over the page would hide the focused control (WCAG 2.4.11). */
+.announcer { margin: 0; padding: 0 1rem; background: #e8f0fe; color: var(--text); overflow-wrap: anywhere; }
 .announcer:not(:empty) { padding: .5rem 1rem; border-bottom: 1px solid var(--line); }
 .ok { color: var(--ok); }
 .bad { color: var(--error); }
