@@ -14,7 +14,8 @@ import { createTenantRepository } from '../tenants/repository.js';
 
 /**
  * `acme-sync admin`: the admin API on HTTP_HOST:ADMIN_PORT (tenants, tokens, OAuth
- * connect with /oauth/callback, activation, backfills) and, unless --no-poller, the
+ * connect with /oauth/callback, activation, backfills, status, the tenant's DLQ, and the
+ * customers' settings page at /settings) and, unless --no-poller, the
  * poller that keeps every active tenant in sync on its schedule. /metrics serves the
  * Acme client's and the poller's metrics. SIGTERM / SIGINT stop the poller, let
  * backfills end, flush Kafka and exit.
@@ -47,6 +48,10 @@ export function registerAdmin(program: Command): void {
         pool: runtime.pool, tenants, publicBaseUrl: config.PUBLIC_BASE_URL, oauth, clientFor, backfills,
         bootstrapToken: config.ADMIN_BOOTSTRAP_TOKEN || undefined, rateLimitPerMinute: config.ADMIN_RATE_LIMIT_PER_MINUTE, metrics, logger,
         readiness: { kafka: () => producerConnected ? Promise.resolve() : Promise.reject(new Error('producer not connected')) },
+        dlq: {
+          kafka: runtime.kafka, codec: runtime.codec, producer, topic: runtime.topics.dlq,
+          allowedTopics: [runtime.topics.appointments, runtime.topics.contacts, runtime.topics.activities],
+        },
       });
       app.get('/metrics', { schema: { response: { 200: { type: 'string' } } } }, async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
       app.addHook('onClose', async () => {
