@@ -107,6 +107,8 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
   });
   const stopping = new AbortController();
   const positioned = new Set<string>();
+  /** Lag series this runner set, by `topic:partition`. */
+  const lagSeries = new Map<string, { flow: string; topic: string; partition: string }>();
   let joined = false;
   let stopped = false;
   let settle!: { resolve: () => void; reject: (err: unknown) => void };
@@ -116,6 +118,14 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     // A new generation: every partition's position is checked against PostgreSQL again.
     positioned.clear();
+    // A partition now owned by another member must not keep reporting its last lag from here.
+    const assignment = payload.memberAssignment as Record<string, number[] | undefined>;
+    for (const [key, labels] of lagSeries) {
+      const at = key.lastIndexOf(':');
+      if (assignment[key.slice(0, at)]?.includes(Number(key.slice(at + 1)))) continue;
+      metrics.lag.remove(labels);
+      lagSeries.delete(key);
+    }
     joined = true;
     log.info({ assignment: payload.memberAssignment }, 'joined consumer group');
   });
@@ -334,7 +344,9 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
       );
       payload.resolveOffset(batch.lastOffset());
       metrics.batchSeconds.observe({ flow: flow.name }, (performance.now() - started) / 1000);
-      metrics.lag.set({ flow: flow.name, topic: kindOf.get(batch.topic) ?? batch.topic, partition: String(batch.partition) }, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(batch.lastOffset()) - 1n)));
+      const lagLabels = { flow: flow.name, topic: kindOf.get(batch.topic) ?? batch.topic, partition: String(batch.partition) };
+      lagSeries.set(`${batch.topic}:${batch.partition}`, lagLabels);
+      metrics.lag.set(lagLabels, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(batch.lastOffset()) - 1n)));
       // Informational only: PostgreSQL holds the offsets that count.
       await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() }]).catch((err: unknown) => log.debug({ err }, 'Kafka offset commit failed (informational)'));
     } catch (err) {
