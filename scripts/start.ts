@@ -187,6 +187,7 @@ async function main(): Promise<void> {
 
   const tenant = run.accounts[0]!.account_id;
   log(`generating ${RATE} Acme changes/s for ${ACCOUNTS} accounts. Where to look:`);
+  log(`  settings:   http://127.0.0.1:${PORTS.admin}/settings  (sign in with the admin token below)`);
   log(`  metrics:    http://127.0.0.1:${PORTS.edge}/metrics  http://127.0.0.1:${PORTS.consumers}/metrics  http://127.0.0.1:${PORTS.admin}/metrics`);
   log(`  dashboard:  curl 'http://127.0.0.1:${PORTS.consumers}/dashboard/touchpoints?tenant=${tenant}&user=<usr_…>&from=2025-03-01&to=2025-03-15'`);
   log(`  admin API:  curl -H 'authorization: Bearer ${adminToken}' http://127.0.0.1:${PORTS.admin}/admin/tenants`);

@@ -3,10 +3,12 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { IMAGES } from './helpers/containers.js';
 import { SETTINGS } from '../src/config/index.js';
+import { createCli } from '../src/main.js';
 
 const root = new URL('../', import.meta.url);
-const compose = parse(readFileSync(new URL('docker-compose.yml', root), 'utf8')) as {
-  services: Record<string, { image?: string; build?: unknown; ports?: string[]; environment?: Record<string, string>; volumes?: string[] }>;
+// merge: compose resolves YAML merge keys (<<: *integration-env), so must we.
+const compose = parse(readFileSync(new URL('docker-compose.yml', root), 'utf8'), { merge: true }) as {
+  services: Record<string, { image?: string; build?: unknown; command?: string[]; ports?: string[]; environment?: Record<string, string>; volumes?: string[] }>;
 };
 const readme = readFileSync(new URL('README.md', root), 'utf8');
 
@@ -33,11 +35,31 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  const integration = Object.entries(compose.services).filter(([, s]) => s.build === '.');
+
+  it('runs each integration process with a command the CLI has', () => {
+    const commands = createCli().commands.map((c) => c.name());
+    expect(integration.map(([name]) => name).sort()).toEqual(['admin', 'consumers', 'edge', 'init']);
+    for (const [name, service] of integration) expect(commands, name).toContain(service.command?.[0]);
+  });
+
   it('passes the integration only settings it knows, and every variable the README tells users to set', () => {
-    const env = compose.services.init?.environment ?? {};
-    for (const key of Object.keys(env)) expect(Object.keys(SETTINGS), key).toContain(key);
-    for (const key of ['KAFKA_BROKERS', 'SCHEMA_REGISTRY_URL', 'DATABASE_URL', 'MASTER_KEYS']) expect(env, key).toHaveProperty(key);
+    for (const [name, service] of integration) {
+      const env = service.environment ?? {};
+      for (const key of Object.keys(env)) expect(Object.keys(SETTINGS), `${name}: ${key}`).toContain(key);
+      for (const key of ['KAFKA_BROKERS', 'SCHEMA_REGISTRY_URL', 'DATABASE_URL', 'MASTER_KEYS']) expect(env, `${name}: ${key}`).toHaveProperty(key);
+    }
     expect(readme).toContain('export MASTER_KEYS=');
+  });
+
+  it('has Prometheus scrape every integration process where compose publishes it', () => {
+    const prometheus = parse(readFileSync(new URL('ops/prometheus/prometheus.yml', root), 'utf8')) as { scrape_configs: { static_configs: { targets: string[] }[] }[] };
+    const targets = prometheus.scrape_configs.flatMap((c) => c.static_configs.flatMap((s) => s.targets)).filter((t) => !t.startsWith('localhost'));
+    expect(targets.sort()).toEqual(['admin:3001', 'consumers:3002', 'edge:3000']);
+    for (const target of targets) {
+      const [host, port] = target.split(':');
+      expect(compose.services[host!]?.ports?.map((p) => p.split(':')[1]), target).toContain(port);
+    }
   });
 
   it('mounts only files that exist in the repository, and the Dockerfile copies only what exists', () => {

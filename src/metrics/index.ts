@@ -12,7 +12,7 @@ export type { Registry };
 export function createMetricsRegistry(defaults: { service: string; collectDefault?: boolean }): Registry {
   const registry = new client.Registry();
   registry.setDefaultLabels({ service: defaults.service });
-  if (defaults.collectDefault !== false) client.collectDefaultMetrics({ register: registry, prefix: 'acme_sync_process_' });
+  if (defaults.collectDefault !== false) client.collectDefaultMetrics({ register: registry }); // standard process_* and nodejs_* names, as Node dashboards expect
   return registry;
 }
 
