@@ -287,7 +287,7 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
     metrics.records.inc({ flow: flow.name, topic: kind, outcome: 'dlq' }, dlq.length);
     for (const entry of dlq) {
       metrics.dlq.inc({ flow: flow.name, topic: entry.record.kind, stage: entry.error.stage ?? 'transform', code: entry.error.code });
-      log.warn({ err: entry.error, topic: entry.record.topic, partition: entry.record.partition, offset: entry.record.offset }, 'record sent to the DLQ');
+      log.warn({ err: entry.error, topic: entry.record.topic, partition: entry.record.partition, offset: entry.record.offset, correlationId: correlationIdOf(entry.record) }, 'record sent to the DLQ');
     }
     const now = context.now();
     for (const r of prepared.records) {
@@ -394,3 +394,8 @@ class Fatal extends Error {
   }
 }
 
+/** The webhook-id or poll run that brought a record: its Kafka header, else the event field. */
+export function correlationIdOf(record: Pick<InboundRecord, 'headers' | 'value'>): string | undefined {
+  const fromValue = (record.value as { correlation_id?: unknown } | null)?.correlation_id;
+  return record.headers['correlation-id'] ?? (typeof fromValue === 'string' ? fromValue : undefined);
+}
