@@ -9,12 +9,14 @@
 import { loadavg } from 'node:os';
 import { consumerEfficiency } from './consumer-efficiency.js';
 import { webhookEdge } from './webhook-edge.js';
+import { endToEnd } from './end-to-end.js';
+import { growth } from './growth.js';
 import type { Benchmark, BenchResult } from './support/bench.js';
 import { describeMachine, renderResult, writeReport } from './support/report.js';
 import { stackEnv } from './support/stack.js';
 import { renderTable } from './support/table.js';
 
-const BENCHMARKS: Benchmark[] = [consumerEfficiency, webhookEdge];
+const BENCHMARKS: Benchmark[] = [consumerEfficiency, webhookEdge, endToEnd, growth];
 
 const FULL_SIZE = 500_000;
 const QUICK_SIZE = 20_000;
@@ -69,7 +71,7 @@ async function main(): Promise<void> {
   const loadEnd = loadavg().map((l) => l.toFixed(2)).join(', ');
   if (args.write) {
     writeReport([
-      { name: 'machine', body: [...machine, `- Load average when the run ended: ${loadEnd}`].join('\n') },
+      { name: 'machine', body: ['### Machine and versions', '', ...machine, `- Load average when the run ended: ${loadEnd}`].join('\n') },
       ...results.map((r) => ({ name: r.name, body: renderResult(r, header) })),
     ]);
     log('results written to docs/BENCHMARKS.md');

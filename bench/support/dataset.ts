@@ -113,7 +113,7 @@ export function createDataset(options: DatasetOptions): Dataset {
       acme_updated_at: BASE + i * 10 + version, operation: rand() < 0.02 ? 'DELETE' : 'UPSERT', source: 'WEBHOOK', received_at: BASE + i * 10 + 5,
       correlation_id: `evt_${hex(rand, 24)}`, owner_user_id: pick(rand, tenant.users), contact_id: pick(rand, tenant.contacts),
       title: `${pick(rand, TITLES)} (${version})`, starts_at: bad ? null : startsAt, ends_at: bad ? null : startsAt + 3_600_000, time_zone: pick(rand, ZONES),
-      location: `${Math.floor(rand() * 200)} ${pick(rand, STREETS)}, meeting room ${Math.floor(rand() * 9)}, 3rd floor`, status: rand() < 0.1 ? 'CANCELLED' : 'SCHEDULED',
+      location: `${Math.floor(rand() * 200)} ${pick(rand, STREETS)}, meeting room ${Math.floor(rand() * 9)}, 3rd floor, entrance B (ask at reception)`, status: rand() < 0.1 ? 'CANCELLED' : 'SCHEDULED',
     };
     return { key: recordKey(tenant.id, value.acme_id), value };
   });
@@ -130,7 +130,7 @@ export function createDataset(options: DatasetOptions): Dataset {
       event_id: uuid(rand), tenant_id: tenant.id, acme_id: `act_${record.toString(36).padStart(12, '0')}`, acme_version: version,
       acme_updated_at: BASE + i * 10 + version, operation: rand() < 0.03 ? 'DELETE' : 'UPSERT', source: 'WEBHOOK', received_at: BASE + i * 10 + 5,
       correlation_id: `evt_${hex(rand, 24)}`, activity_type: type, direction: rand() < 0.5 ? 'inbound' : 'outbound', user_id: pick(recordRand, tenant.users),
-      contact_id: pick(rand, tenant.contacts), subject: `Re: ${pick(rand, TITLES)} — follow-up on the proposal and next steps (${version})`,
+      contact_id: pick(rand, tenant.contacts), subject: `Re: ${pick(rand, TITLES)} — follow-up on the proposal, pricing tiers and next steps for the rollout (${version})`,
       occurred_at: BASE + Math.floor(recordRand() * 30 * DAY), duration_seconds: type === 'call' ? Math.floor(rand() * 1_800) : null,
     };
     return { key: recordKey(tenant.id, value.acme_id), value };

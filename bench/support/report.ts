@@ -15,7 +15,7 @@ const start = (name: string) => `<!-- bench:${name}:start -->`;
 const end = (name: string) => `<!-- bench:${name}:end -->`;
 
 export function renderResult(result: BenchResult, header: string): string {
-  return [`## ${result.title}`, '', header, '', ...result.findings.map((f) => `- ${f}`), '', ...result.tables.map(renderTable)].join('\n');
+  return [`### ${result.title}`, '', header, '', ...result.findings.map((f) => `- ${f}`), '', ...result.tables.map(renderTable)].join('\n');
 }
 
 export interface MachineInfo {

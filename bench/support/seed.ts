@@ -36,13 +36,14 @@ export interface Produced {
 }
 
 /** Encode and send a backlog to one input topic; returns the mean encoded size. */
-export async function produceBacklog(stack: IsolatedStack, kind: TopicKind, events: readonly { key: string; value: unknown }[]): Promise<Produced> {
+/** `perSend`: records per sendBatch — Kafka hands consumers whole producer batches, so it bounds how small a fetch can be. */
+export async function produceBacklog(stack: IsolatedStack, kind: TopicKind, events: readonly { key: string; value: unknown }[], perSend = CHUNK): Promise<Produced> {
   const producer = createProducer(stack.kafka);
   await producer.connect();
   const started = performance.now();
   let bytes = 0;
   try {
-    for (const part of chunks(events, CHUNK)) {
+    for (const part of chunks(events, perSend)) {
       const messages: Message[] = [];
       for (const e of part) {
         const value = await stack.codec.encode(kind, e.value);

@@ -10,7 +10,7 @@ export function renderTable(table: Table): string {
   const widths = table.columns.map((c, i) => Math.max(c.length, ...table.rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => (c ?? '').padEnd(widths[i]!)).join(' | ')} |`;
   return [
-    `### ${table.title}`,
+    `#### ${table.title}`,
     '',
     ...(table.note ? [table.note, ''] : []),
     line(table.columns),
