@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { IMAGES } from './helpers/containers.js';
 import { SETTINGS } from '../src/config/index.js';
 import { createCli } from '../src/main.js';
+import { projectPath } from '../src/paths.js';
+import { MIGRATIONS_DIR } from '../src/db/index.js';
 
 const root = new URL('../', import.meta.url);
 // merge: compose resolves YAML merge keys (<<: *integration-env), so must we.
@@ -60,6 +62,13 @@ describe('docker-compose.yml', () => {
       const [host, port] = target.split(':');
       expect(compose.services[host!]?.ports?.map((p) => p.split(':')[1]), target).toContain(port);
     }
+  });
+
+  it('ships in the image what the compiled code reads at run time, found from the project root', () => {
+    const runtimeStage = readFileSync(new URL('Dockerfile', root), 'utf8').split(/^FROM /m).at(-1)!;
+    for (const dir of ['schemas', 'migrations', 'package.json']) expect(runtimeStage, dir).toMatch(new RegExp(`^COPY ${dir}\\b`, 'm'));
+    expect(existsSync(projectPath('schemas', 'avro', 'calendar-event.avsc'))).toBe(true);
+    expect(existsSync(MIGRATIONS_DIR)).toBe(true);
   });
 
   it('mounts only files that exist in the repository, and the Dockerfile copies only what exists', () => {

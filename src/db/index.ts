@@ -2,13 +2,13 @@
  * PostgreSQL: one pool per process with the schema on its search_path, and the
  * migrations (node-pg-migrate, plain SQL files in migrations/) run at start-up.
  */
-import { fileURLToPath } from 'node:url';
+import { projectPath } from '../paths.js';
 import pg from 'pg';
 import { runner } from 'node-pg-migrate';
 import type { Logger } from 'pino';
 import { ERROR_CODES, TransientError, isRetriable } from '../errors/index.js';
 
-export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url));
+export const MIGRATIONS_DIR = projectPath('migrations');
 const MIGRATIONS_TABLE = 'pgmigrations';
 
 export interface DatabaseOptions {

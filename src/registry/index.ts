@@ -10,7 +10,7 @@
  * global and subject level explicitly before registering.
  */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { projectPath } from '../paths.js';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { DecodeError, ERROR_CODES, PermanentError, TransientError, isRetriable } from '../errors/index.js';
 import { TOPIC_KINDS, TOPIC_SPECS, valueSubject, type TopicKind, type TopicNames } from '../kafka/topics.js';
@@ -18,7 +18,7 @@ import { TOPIC_KINDS, TOPIC_SPECS, valueSubject, type TopicKind, type TopicNames
 export type Compatibility = 'BACKWARD' | 'BACKWARD_TRANSITIVE' | 'FORWARD' | 'FORWARD_TRANSITIVE' | 'FULL' | 'FULL_TRANSITIVE' | 'NONE';
 export type SchemaIds = Readonly<Partial<Record<TopicKind, number>>>;
 
-const SCHEMA_DIR = fileURLToPath(new URL('../../schemas/avro/', import.meta.url));
+const SCHEMA_DIR = projectPath('schemas', 'avro') + '/';
 
 export function loadAvroSchema(file: string): string {
   return readFileSync(`${SCHEMA_DIR}${file}`, 'utf8');
