@@ -1,16 +1,15 @@
 /**
- * Benchmark 3 — end to end: webhook received → calendar row committed. The real edge
- * (in this process) and `acme-sync consumers --flows calendar` (a child process, the
- * real CLI) on an isolated stack; a fixed-rate, open-loop sender in a third process
+ * Benchmark 3 — end to end: webhook received → calendar row committed. `acme-sync
+ * edge` and `acme-sync consumers --flows calendar` as child processes (the real CLI,
+ * as deployed) on an isolated stack; a fixed-rate, open-loop sender in a third process
  * at 50 % and 80 % of the edge's maximum rate from benchmark 2. Each appointment's
  * send time is recorded by the sender; its commit time is `calendar_events.updated_at`
  * (same machine clock).
  */
 import type { ChildProcess } from 'node:child_process';
 import type { Benchmark, BenchOptions, BenchResult } from './support/bench.js';
-import { rssMiB, runLoad, startConsumersProcess, stopProcess } from './support/children.js';
+import { freePort, rssMiB, runLoad, startConsumersProcess, startEdgeProcess, stopProcess, waitForReady } from './support/children.js';
 import { createDataset } from './support/dataset.js';
-import { startKafkaEdge } from './support/edges.js';
 import type { OpenResult } from './support/load-child.js';
 import { seedState } from './support/seed.js';
 import { childEnv, createBenchStack, type IsolatedStack } from './support/stack.js';
@@ -63,20 +62,27 @@ export const endToEnd: Benchmark = {
     const maxRate = o.figures.get('edge.maxRate') ?? FALLBACK_MAX_RATE;
     const lingerMs = o.figures.get('edge.bestLingerMs') ?? 5;
     let consumers: ChildProcess | undefined;
-    let rssMax = 0;
-    const sampler = setInterval(() => (rssMax = Math.max(rssMax, rssMiB(consumers?.pid) || 0)), 500);
-    const edge = await startKafkaEdge(stack, lingerMs);
+    let edgeProcess: ChildProcess | undefined;
+    const rss = { edge: 0, consumers: 0 };
+    const sampler = setInterval(() => {
+      rss.edge = Math.max(rss.edge, rssMiB(edgeProcess?.pid) || 0);
+      rss.consumers = Math.max(rss.consumers, rssMiB(consumers?.pid) || 0);
+    }, 500);
     try {
       const data = createDataset({ tenants: 10, appointments: 0, activities: 0 });
       await seedState(stack, data);
       const tenants = loadTenants(data);
+      const port = await freePort();
+      edgeProcess = startEdgeProcess(childEnv(stack, { EDGE_PORT: String(port), PRODUCER_LINGER_MS: String(lingerMs) }));
       consumers = startConsumersProcess(childEnv(stack), 'calendar');
-      o.log('  e2e: consumers process started; warming up');
+      const edge = { url: `http://127.0.0.1:${port}` };
+      await waitForReady(`${edge.url}/readyz`);
+      o.log('  e2e: edge and consumers processes started; warming up');
       // Warm-up: a short run at a low rate; it also waits until the consumer joined and committed.
       await oneRun(o, stack, edge.url, tenants, Math.max(50, maxRate * 0.2), o.quick ? 2 : 5);
       const rows: string[][] = [];
       const findings: string[] = [
-        `Maximum rate from benchmark 2: ${num(maxRate)} webhooks/s${o.figures.has('edge.maxRate') ? '' : ' (benchmark 2 not run in this invocation: fallback value)'}; edge PRODUCER_LINGER_MS=${lingerMs}; ${durationSec} s per repetition; one consumers process (calendar flow).`,
+        `Maximum rate from benchmark 2: ${num(maxRate)} webhooks/s${o.figures.has('edge.maxRate') ? '' : ' (benchmark 2 not run in this invocation: fallback value)'}; edge PRODUCER_LINGER_MS=${lingerMs}; ${durationSec} s per repetition; processes: acme-sync edge, acme-sync consumers --flows calendar, the sender.`,
         'Commit time is calendar_events.updated_at, which PostgreSQL sets to now() — the start of the runner\'s transaction, so the figures leave out the transaction itself (the runner\'s acme_sync_consumer_db_write_seconds; a few ms per batch).',
       ];
       for (const fraction of [0.5, 0.8]) {
@@ -86,7 +92,7 @@ export const endToEnd: Benchmark = {
         rows.push([`${fraction * 100} % = ${num(rate)}/s`, fmt(s.rate), fmt(s.p50), fmt(s.p99), fmt(s.max), fmt(s.ackP50, 1), fmt(s.ackP99, 1), fmt(s.tailMs), `${num(s.failed.median)} / ${num(s.missing.median)}`]);
         findings.push(`At ${fraction * 100} % (${num(rate)}/s): webhook → calendar row p50 ${num(s.p50.median)} ms, p99 ${num(s.p99.median)} ms; the last row committed ${num(s.tailMs.median)} ms after the sender stopped${s.tailMs.median > 2_000 ? ' — the consumer did not keep up with this rate (a backlog built up during the run)' : ''}.`);
       }
-      findings.push(`Consumers process RSS (max while loaded): ${num(rssMax)} MiB.`);
+      findings.push(`RSS under this load (largest seen): edge process ${num(rss.edge)} MiB, consumers process ${num(rss.consumers)} MiB.`);
       return {
         name: this.name, title: this.title, findings,
         tables: [{
@@ -98,7 +104,7 @@ export const endToEnd: Benchmark = {
     } finally {
       clearInterval(sampler);
       if (consumers) await stopProcess(consumers);
-      await edge.close();
+      if (edgeProcess) await stopProcess(edgeProcess);
       await stack.close();
     }
   },

@@ -33,18 +33,10 @@ let runs = 0;
 async function measure(o: BenchOptions, edge: RunningEdge, tenants: LoadTenant[], connections: number, durationSec: number, warmSec: number) {
   const load = (seconds: number) => runLoad({ mode: 'closed', url: edge.url, tenants, runId: `r${process.pid.toString(36)}x${(++runs).toString(36)}x`, connections, durationSec: seconds });
   let last: ClosedResult | undefined;
-  let rss = 0;
-  // This process hosts the edge (and the bench's own clients): its RSS under load.
-  const sampler = setInterval(() => (rss = Math.max(rss, process.memoryUsage().rss / 2 ** 20)), 250);
-  try {
-    return await repeat(o.reps, async () => {
-      rss = 0;
-      last = await load(durationSec);
-      return { rate: last.requestsPerSec, p50: last.latencyMs.p50, p99: last.latencyMs.p99, failed: last.non2xx + last.errors, rss };
-    }, () => load(warmSec));
-  } finally {
-    clearInterval(sampler);
-  }
+  return repeat(o.reps, async () => {
+    last = await load(durationSec);
+    return { rate: last.requestsPerSec, p50: last.latencyMs.p50, p99: last.latencyMs.p99, failed: last.non2xx + last.errors };
+  }, () => load(warmSec));
 }
 
 export const webhookEdge: Benchmark = {
@@ -65,7 +57,7 @@ export const webhookEdge: Benchmark = {
         { kafka: true, lingerMs: 2, connections: 50 },
         { kafka: true, lingerMs: 20, connections: 50 },
       ];
-      const results: { config: Config; s: { rate: Summary; p50: Summary; p99: Summary; failed: Summary; rss: Summary } }[] = [];
+      const results: { config: Config; s: { rate: Summary; p50: Summary; p99: Summary; failed: Summary } }[] = [];
       for (const config of configs) {
         o.log(`  edge: ${config.kafka ? `Kafka, PRODUCER_LINGER_MS=${config.lingerMs}` : 'no Kafka'}, ${config.connections} connections`);
         const edge = config.kafka ? await startKafkaEdge(stack, config.lingerMs) : await startNoKafkaEdge(stack);
@@ -79,7 +71,7 @@ export const webhookEdge: Benchmark = {
       const rows = results.map(({ config, s }) => [
         config.kafka ? `edge → Kafka (acks=all), linger ${config.lingerMs} ms` : 'same route, Kafka write off',
         String(config.connections), fmt(s.rate), fmt(s.p50, 1), fmt(s.p99, 1), num(s.failed.median),
-        config.kafka ? ratio(s.rate.median, noKafka(config.connections)) : '', num(s.rss.median),
+        config.kafka ? ratio(s.rate.median, noKafka(config.connections)) : '',
       ]);
       const withKafka = results.filter((r) => r.config.kafka);
       const best = withKafka.reduce((a, b) => (b.s.rate.median > a.s.rate.median ? b : a));
@@ -98,7 +90,7 @@ export const webhookEdge: Benchmark = {
       ];
       return {
         name: this.name, title: this.title, findings,
-        tables: [{ title: 'Signed webhooks, closed loop', columns: ['edge', 'connections', 'webhooks/s median (min–max)', 'p50 ms', 'p99 ms', 'non-2xx/errors', '÷ no Kafka', 'edge process RSS MiB'], rows }],
+        tables: [{ title: 'Signed webhooks, closed loop', columns: ['edge', 'connections', 'webhooks/s median (min–max)', 'p50 ms', 'p99 ms', 'non-2xx/errors', '÷ no Kafka'], rows }],
       };
     } finally {
       await stack.close();

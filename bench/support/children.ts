@@ -1,8 +1,10 @@
 /** Child processes: the load generator and `acme-sync consumers`, with their RSS sampled from /proc. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { ClosedResult, LoadJob, OpenResult } from './load-child.js';
+import { sleep } from './stats.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const LOAD_CHILD = fileURLToPath(new URL('./load-child.ts', import.meta.url));
@@ -30,6 +32,33 @@ export function runLoad(job: LoadJob): Promise<ClosedResult | OpenResult> {
 /** `acme-sync consumers` (the real CLI) against the bench's isolated stack. */
 export function startConsumersProcess(env: NodeJS.ProcessEnv, flows: string): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', MAIN, 'consumers', '--flows', flows], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+/** `acme-sync edge` (the real CLI); env must carry EDGE_PORT. */
+export function startEdgeProcess(env: NodeJS.ProcessEnv): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', MAIN, 'edge'], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** Poll a URL until it answers 200 (a process's /readyz). */
+export async function waitForReady(url: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await fetch(url, { signal: AbortSignal.timeout(2_000) }).then((r) => r.ok, () => false);
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`${url} not ready after ${timeoutMs} ms`);
+    await sleep(250);
+  }
 }
 
 export async function stopProcess(child: ChildProcess): Promise<void> {

@@ -53,9 +53,20 @@ function laneOf(key: string, lanes: number): number {
   return Math.abs(h) % lanes;
 }
 
+/** The transforms are slow enough (time-zone validation) to be worth computing once per dataset. */
+const prepared = new WeakMap<Dataset, Map<FlowName, Item[]>>();
+
+function itemsOf(data: Dataset, flow: FlowName): Item[] {
+  const byFlow = prepared.get(data) ?? new Map<FlowName, Item[]>();
+  prepared.set(data, byFlow);
+  let items = byFlow.get(flow);
+  if (items === undefined) byFlow.set(flow, (items = flow === 'calendar' ? calendarItems(data) : touchpointItems(data)));
+  return items;
+}
+
 export async function drainDatabaseAlone(stack: IsolatedStack, data: Dataset, flow: FlowName, options: { batchSize: number; lanes?: number; limit?: number }): Promise<DbAloneResult> {
   await resetFlowState(stack);
-  const all = flow === 'calendar' ? calendarItems(data) : touchpointItems(data);
+  const all = itemsOf(data, flow);
   const items = all.slice(0, options.limit ?? all.length);
   const laneCount = options.lanes ?? 3;
   const lanes: Item[][] = Array.from({ length: laneCount }, () => []);
