@@ -58,7 +58,7 @@ export const endToEnd: Benchmark = {
   title: '3. End to end: webhook → calendar row',
   async run(o: BenchOptions): Promise<BenchResult> {
     const stack = await createBenchStack(o.env);
-    const durationSec = o.quick ? 4 : 15;
+    const durationSec = o.quick ? 3 : 15;
     const maxRate = o.figures.get('edge.maxRate') ?? FALLBACK_MAX_RATE;
     const lingerMs = o.figures.get('edge.bestLingerMs') ?? 5;
     let consumers: ChildProcess | undefined;

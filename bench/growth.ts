@@ -51,7 +51,7 @@ async function flowRows(o: BenchOptions, stack: IsolatedStack, label: string, op
 async function tenantsTable(o: BenchOptions, perTopic: number): Promise<Table> {
   const rows: string[][] = [];
   for (const tenants of [1, 10, 100, 1_000]) {
-    o.log(`  growth: ${num(tenants)} tenants`);
+    o.log(`  growth: ${num(tenants)} tenant${tenants === 1 ? '' : 's'}`);
     rows.push(...(await withBacklog(o, { tenants, perTopic }, (stack) => flowRows(o, stack, `${num(tenants)} tenant${tenants === 1 ? '' : 's'}`, { warm: Math.round(perTopic / 4) }))));
   }
   return { title: `Tenants (${num(perTopic)} events per topic, in-process runner)`, columns: ['tenants', 'flow', 'events/s median (min–max)', 'CPU µs/event', 'records/batch'], rows };
@@ -117,13 +117,16 @@ async function processesTable(o: BenchOptions, perTopic: number): Promise<Table>
 export const growth: Benchmark = {
   name: 'growth',
   title: '4. Growth: tenants, batch size, processes, memory',
-  async run(o: BenchOptions): Promise<BenchResult> {
+  async run(options: BenchOptions): Promise<BenchResult> {
+    // --quick: one repetition here, so the whole quick run stays within a few minutes.
+    const o = options.quick ? { ...options, reps: 1 } : options;
     const perTopic = Math.max(1_000, Math.round(o.size / 40));
     const tables = [await tenantsTable(o, perTopic), await batchTable(o, perTopic), await processesTable(o, perTopic * 2)];
     return {
       name: this.name, title: this.title, tables,
       findings: [
         `Sizes: ${num(perTopic)} events per topic for tenants and batch size (the batch-of-1 case a smaller backlog), ${num(perTopic * 4)} events for the process count.`,
+        ...(o.quick ? ['QUICK run: one repetition per measurement in this benchmark.'] : []),
         'Each repetition starts from empty calendar/touch-point tables with a fresh consumer group; a warm-up drain (a quarter of the backlog) precedes each measurement.',
         'The 2-core machine runs Kafka, PostgreSQL and the schema registry next to the consumers: more processes compete for the same two cores, so the process count shows contention rather than scale-out.',
       ],

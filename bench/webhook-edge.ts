@@ -44,7 +44,7 @@ export const webhookEdge: Benchmark = {
   title: '2. Webhook edge',
   async run(o: BenchOptions): Promise<BenchResult> {
     const stack = await createBenchStack(o.env);
-    const durationSec = o.quick ? 3 : 8;
+    const durationSec = o.quick ? 2 : 8;
     const warmSec = o.quick ? 1 : 3;
     try {
       const data = createDataset({ tenants: 10, appointments: 0, activities: 0 });
