@@ -8,12 +8,13 @@ import { Command } from 'commander';
 import { acmeDown } from './acme-down.js';
 import { consumerKills } from './consumer-kills.js';
 import { postgresDown } from './postgres-down.js';
+import { webhookAttacks } from './webhook-attacks.js';
 import { webhookFaults } from './webhook-faults.js';
 import { passed, type Drill, type DrillResult } from './support/drill.js';
 import { formatRow, writeReport } from './support/report.js';
 import { stackEnv } from './support/stack.js';
 
-const DRILLS: Drill[] = [consumerKills, webhookFaults, postgresDown, acmeDown];
+const DRILLS: Drill[] = [consumerKills, webhookFaults, postgresDown, acmeDown, webhookAttacks];
 
 const program = new Command('drills')
   .option('--ci', 'small sizes (each drill about a minute)')

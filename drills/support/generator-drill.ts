@@ -66,7 +66,7 @@ export async function runGeneratorDrill(spec: GeneratorDrillSpec, ctx: DrillCont
     const sameDlq = actual.size === expected.size && [...actual].every((id) => expected.has(id));
     const extra = spec.after ? await spec.after({ stack, pipeline, run, truth, first: cmp, ctx, dlqIds }) : { ok: true, note: '' };
     const deliveries = pipeline.sandbox.deliveries.deliveries();
-    const marks = `${deliveries.length} deliveries (${deliveries.filter((d) => d.duplicate).length} duplicated, ${deliveries.filter((d) => d.reorder_by).length} reordered, ${deliveries.filter((d) => d.status === 'lost').length} lost, ${deliveries.filter((d) => d.attempts.length > 1).length} redelivered after a failed attempt)`;
+    const marks = `${deliveries.length} deliveries (${deliveries.filter((d) => d.duplicate).length} duplicated, ${deliveries.filter((d) => d.reorder_by).length} reordered, ${deliveries.filter((d) => d.status === 'lost').length} lost, ${deliveries.filter((d) => d.attempts.length > 1).length} delivered only on a retry)`;
     return {
       drill: spec.name, events: size.events, lost: cmp.lost, duplicated: cmp.duplicated, wrong: cmp.wrong,
       dlqExpected: expected.size, dlqActual: sameDlq ? actual.size : -Math.abs(actual.size - expected.size) || -1,
