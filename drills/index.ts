@@ -6,6 +6,7 @@
  */
 import { Command } from 'commander';
 import { acmeDown } from './acme-down.js';
+import { brokerFailures } from './broker-failures.js';
 import { consumerKills } from './consumer-kills.js';
 import { postgresDown } from './postgres-down.js';
 import { webhookAttacks } from './webhook-attacks.js';
@@ -14,7 +15,7 @@ import { passed, type Drill, type DrillResult } from './support/drill.js';
 import { formatRow, writeReport } from './support/report.js';
 import { stackEnv } from './support/stack.js';
 
-const DRILLS: Drill[] = [consumerKills, webhookFaults, postgresDown, acmeDown, webhookAttacks];
+const DRILLS: Drill[] = [consumerKills, webhookFaults, postgresDown, acmeDown, webhookAttacks, brokerFailures];
 
 const program = new Command('drills')
   .option('--ci', 'small sizes (each drill about a minute)')

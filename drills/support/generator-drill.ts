@@ -24,6 +24,8 @@ export interface GeneratorDrillSpec {
   sizes: Record<DrillSize, GeneratorSize>;
   faults?: Partial<FaultConfig>;
   maxDeliveryAttempts?: number;
+  /** Settings of the isolated stack beyond the defaults (KAFKA_REPLICATION_FACTOR, ...). */
+  stackExtra?: Record<string, string>;
   /** PostgreSQL URL for the pipeline (a proxy), made once the stack exists. */
   databaseUrl?: (stack: IsolatedStack) => Promise<{ url: string; close(): Promise<void> }>;
   /** Runs while the generator runs; returns a note for the table. */
@@ -38,7 +40,7 @@ export const drainTimeout = (size: DrillSize) => (size === 'ci' ? 120_000 : 900_
 export async function runGeneratorDrill(spec: GeneratorDrillSpec, ctx: DrillContext): Promise<DrillResult> {
   const size = spec.sizes[ctx.size];
   const started = Date.now();
-  const stack = await createDrillStack(ctx.env);
+  const stack = await createDrillStack(ctx.env, spec.stackExtra);
   const proxy = spec.databaseUrl ? await spec.databaseUrl(stack) : undefined;
   let pipeline: DrillPipeline | undefined;
   try {

@@ -38,6 +38,7 @@ export interface DrillPipeline {
   edge: FastifyInstance;
   poller: Poller;
   groupIds: string[];
+  topics: IsolatedStack['topics'];
   runners: ConsumerRunner[];
   /** Tenants for the generator's accounts, then the activation backfill. */
   connect(run: GeneratorRun): Promise<void>;
@@ -105,7 +106,7 @@ export async function startDrillPipeline(stack: IsolatedStack, options: DrillPip
   }
 
   return {
-    sandbox, edgeUrl, edge, poller, groupIds, runners, drained,
+    sandbox, edgeUrl, edge, poller, groupIds, runners, drained, topics: stack.topics,
     async connect(run) {
       const direct = createTenantRepository(stack.pool, box);
       for (const account of run.accounts) {
