@@ -5,6 +5,8 @@
  * goes to stdout and into docs/RELIABILITY.md.
  */
 import { Command } from 'commander';
+import pg from 'pg';
+import { APICURIO_VERSION, KAFKA_VERSION } from '../scripts/stack/settings.js';
 import { acmeDown } from './acme-down.js';
 import { brokerFailures } from './broker-failures.js';
 import { consumerKills } from './consumer-kills.js';
@@ -43,7 +45,14 @@ for (const drill of selected) {
   }
   log(formatRow(results[results.length - 1]!));
 }
-if (opts.write) await writeReport(results, size, DRILLS.map((d) => d.name));
+if (opts.write) await writeReport(results, size, DRILLS.map((d) => d.name), await versions());
 const failed = results.filter((r) => !passed(r));
 log(failed.length === 0 ? 'all drills passed' : `${failed.length} drill(s) failed: ${failed.map((r) => r.drill).join(', ')}`);
 process.exit(failed.length === 0 ? 0 : 1);
+
+async function versions(): Promise<string> {
+  const client = new pg.Client({ connectionString: env.DATABASE_URL });
+  const postgres = await client.connect().then(() => client.query<{ v: string }>('SHOW server_version')).then((r) => r.rows[0]!.v, () => 'unknown');
+  await client.end().catch(() => undefined);
+  return `Kafka ${KAFKA_VERSION} (KRaft), Apicurio Registry ${APICURIO_VERSION} (the local stack's versions), PostgreSQL ${postgres}`;
+}

@@ -73,7 +73,7 @@ export const webhookAttacks: Drill = {
         const statuses = new Map<number, number>();
         for (let i = 0; i < PER_ATTACK[ctx.size]; i++) {
           const r = attack.request();
-          const res = await fetch(`${pipeline.edgeUrl}/webhooks/acme/${r.tenant}`, { method: 'POST', headers: r.headers, body: r.body });
+          const res = await fetch(`${pipeline.edgeUrl}/webhooks/acme/${r.tenant}`, { method: 'POST', headers: r.headers, body: new Uint8Array(r.body) });
           await res.arrayBuffer().catch(() => undefined);
           statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
         }
@@ -83,7 +83,7 @@ export const webhookAttacks: Drill = {
       await new Promise((r) => setTimeout(r, 1_000));
       const published = (await endOffsets(stack)) - before;
       const control = signed();
-      const controlRes = await fetch(`${pipeline.edgeUrl}/webhooks/acme/${control.tenant}`, { method: 'POST', headers: control.headers, body: control.body });
+      const controlRes = await fetch(`${pipeline.edgeUrl}/webhooks/acme/${control.tenant}`, { method: 'POST', headers: control.headers, body: new Uint8Array(control.body) });
       const controlStatus = controlRes.status;
       if (controlStatus !== 200) ctx.log(`    control: ${controlStatus} ${await controlRes.text()}`);
       ok &&= published === 0 && controlStatus === 200;

@@ -30,7 +30,7 @@ function machine(): string {
   return `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, commit ${git}; ${cpus.length} × ${cpus[0]?.model ?? 'CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${os.type()} ${os.release()}; Node ${process.version}`;
 }
 
-export async function writeReport(results: DrillResult[], size: DrillSize, order: string[]): Promise<void> {
+export async function writeReport(results: DrillResult[], size: DrillSize, order: string[], versions: string): Promise<void> {
   const doc = await readFile(DOC, 'utf8');
   const start = `<!-- drills:${size}:start -->`;
   const end = `<!-- drills:${size}:end -->`;
@@ -41,6 +41,6 @@ export async function writeReport(results: DrillResult[], size: DrillSize, order
   const rows = new Map(previous.map((l) => [l.split('|')[1]!.trim(), l]));
   for (const r of results) rows.set(r.drill, formatRow(r));
   const table = [...rows.entries()].sort(([x], [y]) => order.indexOf(x) - order.indexOf(y)).map(([, l]) => l);
-  const section = `\n_Last run: ${machine()}; drills run in that invocation: ${results.map((r) => r.drill).join(', ')}._\n\n${HEADER}\n${table.join('\n')}\n`;
+  const section = `\n_Last run: ${machine()}; ${versions}; drills run in that invocation: ${results.map((r) => r.drill).join(', ')}._\n\n${HEADER}\n${table.join('\n')}\n`;
   await writeFile(DOC, doc.slice(0, a + start.length) + section + doc.slice(b));
 }

@@ -18,14 +18,28 @@ export interface Comparison {
 }
 
 export async function compareWithTruth(pool: pg.Pool, truth: Truth): Promise<Comparison> {
-  const out: Comparison = { lost: 0, duplicated: 0, wrong: 0, calendarRows: 0, touchPoints: 0, examples: [] };
-  const note = (s: string) => void (out.examples.length < 5 && out.examples.push(s));
-  const { rows } = await pool.query(
+  const { rows } = await pool.query<CalendarRow>(
     `SELECT tenant_id, acme_appointment_id, acme_version, user_id, title, starts_at, ends_at, time_zone, status, customer_name, customer_email, customer_phone
        FROM calendar_events`,
   );
+  const { rows: counts } = await pool.query<CountRow>(
+    `SELECT tenant_id, acme_user_id, to_char(day, 'YYYY-MM-DD') AS day, channel, count FROM touchpoint_counts WHERE count > 0`,
+  );
+  return compareRows(rows, counts, truth);
+}
+
+export interface CalendarRow {
+  tenant_id: string; acme_appointment_id: string; acme_version: string | number; user_id: string; title: string; starts_at: Date; ends_at: Date;
+  time_zone: string; status: string; customer_name: string | null; customer_email: string | null; customer_phone: string | null;
+}
+export interface CountRow { tenant_id: string; acme_user_id: string; day: string; channel: string; count: number | string }
+
+/** The comparison itself, on rows as PostgreSQL returns them. */
+export function compareRows(rows: readonly CalendarRow[], counts: readonly CountRow[], truth: Pick<Truth, 'calendar_events' | 'touch_points'>): Comparison {
+  const out: Comparison = { lost: 0, duplicated: 0, wrong: 0, calendarRows: 0, touchPoints: 0, examples: [] };
+  const note = (s: string) => void (out.examples.length < 5 && out.examples.push(s));
   out.calendarRows = rows.length;
-  const ours = new Map<string, any[]>();
+  const ours = new Map<string, CalendarRow[]>();
   for (const r of rows) {
     const key = `${r.tenant_id}/${r.acme_appointment_id}`;
     ours.set(key, [...(ours.get(key) ?? []), r]);
@@ -41,7 +55,7 @@ export async function compareWithTruth(pool: pg.Pool, truth: Truth): Promise<Com
       continue;
     }
     out.duplicated += found.length - 1;
-    const row = found[0];
+    const row = found[0]!;
     const actual = {
       version: Number(row.acme_version), user: row.user_id, title: row.title, starts: row.starts_at.toISOString(), ends: row.ends_at.toISOString(),
       zone: row.time_zone, status: row.status, name: row.customer_name, email: row.customer_email, phone: row.customer_phone,
@@ -62,9 +76,6 @@ export async function compareWithTruth(pool: pg.Pool, truth: Truth): Promise<Com
     }
   }
 
-  const { rows: counts } = await pool.query<{ tenant_id: string; acme_user_id: string; day: string; channel: string; count: number }>(
-    `SELECT tenant_id, acme_user_id, to_char(day, 'YYYY-MM-DD') AS day, channel, count FROM touchpoint_counts WHERE count > 0`,
-  );
   const have = new Map(counts.map((r) => [`${r.tenant_id}/${r.acme_user_id}/${r.day}/${r.channel}`, Number(r.count)]));
   const want = new Map(truth.touch_points.map((t) => [`${t.account_id}/${t.user_id}/${t.day}/${t.channel.toUpperCase()}`, t.count]));
   for (const [key, n] of want) {
