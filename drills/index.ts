@@ -3,7 +3,13 @@
  * drill runs the sandbox's generator against the real pipeline, injects its fault,
  * waits for the pipeline to drain and compares with the generator's truth; the table
  * goes to stdout and into docs/RELIABILITY.md.
+ *
+ * Each drill runs in a child process of its own (`--child <name>`): a drill that
+ * crashes its process (an unhandled error in the pipeline is a finding, not a harness
+ * problem) is reported as failed and the other drills still run.
  */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import pg from 'pg';
 import { APICURIO_VERSION, KAFKA_VERSION } from '../scripts/stack/settings.js';
@@ -13,42 +19,71 @@ import { consumerKills } from './consumer-kills.js';
 import { postgresDown } from './postgres-down.js';
 import { webhookAttacks } from './webhook-attacks.js';
 import { webhookFaults } from './webhook-faults.js';
-import { passed, type Drill, type DrillResult } from './support/drill.js';
+import { passed, type Drill, type DrillResult, type DrillSize } from './support/drill.js';
 import { formatRow, writeReport } from './support/report.js';
-import { stackEnv } from './support/stack.js';
+import { stackEnv, type StackEnv } from './support/stack.js';
 
 const DRILLS: Drill[] = [consumerKills, webhookFaults, postgresDown, acmeDown, webhookAttacks, brokerFailures];
+const RESULT_PREFIX = 'DRILL_RESULT ';
+const SELF = fileURLToPath(import.meta.url);
 
 const program = new Command('drills')
   .option('--ci', 'small sizes (each drill about a minute)')
   .option('--only <name>', `run one drill: ${DRILLS.map((d) => d.name).join(', ')}`)
   .option('--no-write', 'do not update docs/RELIABILITY.md')
+  .option('--child <name>', 'internal: run one drill in this process and print its result')
   .parse();
-const opts = program.opts<{ ci?: boolean; only?: string; write: boolean }>();
-
+const opts = program.opts<{ ci?: boolean; only?: string; write: boolean; child?: string }>();
 const log = (msg: string) => console.log(msg);
+const size: DrillSize = opts.ci ? 'ci' : 'full';
+const env = await stackEnv(log);
+
+if (opts.child) {
+  const drill = DRILLS.find((d) => d.name === opts.child)!;
+  const result = await drill.run({ size, env, log });
+  log(RESULT_PREFIX + JSON.stringify(result));
+  process.exit(0);
+}
+
 const selected = opts.only ? DRILLS.filter((d) => d.name === opts.only) : DRILLS;
 if (selected.length === 0) {
   console.error(`unknown drill ${opts.only}; drills: ${DRILLS.map((d) => d.name).join(', ')}`);
   process.exit(2);
 }
-const size = opts.ci ? 'ci' : 'full';
-const env = await stackEnv(log);
 const results: DrillResult[] = [];
 for (const drill of selected) {
   log(`drill ${drill.name} (${size}): ${drill.title}`);
-  try {
-    results.push(await drill.run({ size, env, log }));
-  } catch (err) {
-    log(`  ${drill.name} failed: ${(err as Error).stack ?? String(err)}`);
-    results.push({ drill: drill.name, events: 0, lost: NaN, duplicated: NaN, wrong: NaN, dlqExpected: NaN, dlqActual: NaN, durationMs: 0, notes: `error: ${(err as Error).message.slice(0, 300)}`, extraOk: false });
-  }
-  log(formatRow(results[results.length - 1]!));
+  const result = await runChild(drill, env);
+  results.push(result);
+  log(formatRow(result));
 }
 if (opts.write) await writeReport(results, size, DRILLS.map((d) => d.name), await versions());
 const failed = results.filter((r) => !passed(r));
 log(failed.length === 0 ? 'all drills passed' : `${failed.length} drill(s) failed: ${failed.map((r) => r.drill).join(', ')}`);
 process.exit(failed.length === 0 ? 0 : 1);
+
+function runChild(drill: Drill, stack: StackEnv): Promise<DrillResult> {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const args = ['--import', 'tsx', SELF, '--child', drill.name, ...(opts.ci ? ['--ci'] : [])];
+    const child = spawn(process.execPath, args, {
+      env: { ...process.env, KAFKA_BROKERS: stack.KAFKA_BROKERS, SCHEMA_REGISTRY_URL: stack.SCHEMA_REGISTRY_URL, DATABASE_URL: stack.DATABASE_URL },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let result: DrillResult | undefined;
+    let lastError = '';
+    const lines = (chunk: Buffer, onLine: (l: string) => void) => chunk.toString('utf8').split('\n').filter(Boolean).forEach(onLine);
+    child.stdout.on('data', (c: Buffer) => lines(c, (l) => (l.startsWith(RESULT_PREFIX) ? (result = JSON.parse(l.slice(RESULT_PREFIX.length))) : log(l))));
+    child.stderr.on('data', (c: Buffer) => lines(c, (l) => {
+      process.stderr.write(`${l}\n`);
+      if (/Error/.test(l) && !lastError) lastError = l.trim();
+    }));
+    child.on('exit', (code, signal) => resolve(result ?? {
+      drill: drill.name, events: NaN, lost: NaN, duplicated: NaN, wrong: NaN, dlqExpected: NaN, dlqActual: NaN, durationMs: Date.now() - started, extraOk: false,
+      notes: `the drill's process exited (${signal ?? `code ${code}`}) without a result: ${lastError.slice(0, 300) || 'see the output'}`,
+    }));
+  });
+}
 
 async function versions(): Promise<string> {
   const client = new pg.Client({ connectionString: env.DATABASE_URL });

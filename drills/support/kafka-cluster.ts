@@ -96,6 +96,12 @@ export async function startKafkaCluster(log: (msg: string) => void): Promise<Kaf
   const brokers = NODES.map((id) => `${HOST}:${port(id, false)}`);
   const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING, retry: { retries: 2 }, connectionTimeout: 1_000, requestTimeout: 5_000 }).admin();
   for (const id of NODES) start(id);
+  // The nodes are not detached: if the drill's process dies (an uncaught error), they go with it.
+  const reap = () => {
+    for (const child of children.values()) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    rmSync(root, { recursive: true, force: true });
+  };
+  process.once('exit', reap);
 
   const cluster: KafkaCluster = {
     brokers,
@@ -122,6 +128,7 @@ export async function startKafkaCluster(log: (msg: string) => void): Promise<Kaf
         clearTimeout(timer);
       }));
       rmSync(root, { recursive: true, force: true });
+      process.off('exit', reap);
     },
   };
   try {
