@@ -87,7 +87,7 @@ function runChild(drill: Drill, stack: StackEnv): Promise<DrillResult> {
 
 async function versions(): Promise<string> {
   const client = new pg.Client({ connectionString: env.DATABASE_URL });
-  const postgres = await client.connect().then(() => client.query<{ v: string }>('SHOW server_version')).then((r) => r.rows[0]!.v, () => 'unknown');
+  const postgres = await client.connect().then(() => client.query<{ v: string }>("SELECT current_setting('server_version') AS v")).then((r) => r.rows[0]!.v, () => 'unknown');
   await client.end().catch(() => undefined);
   return `Kafka ${KAFKA_VERSION} (KRaft), Apicurio Registry ${APICURIO_VERSION} (the local stack's versions), PostgreSQL ${postgres}`;
 }
