@@ -30,6 +30,13 @@ export function createPool(options: DatabaseOptions): pg.Pool {
   // An idle client losing its server (restart, failover) must not crash the process;
   // the next query reconnects or fails with a transient error.
   pool.on('error', (err) => options.logger?.warn({ err }, 'idle PostgreSQL client lost'));
+  // A client checked out of the pool has no error listener of pg-pool's: a connection
+  // dropped between two queries would crash the process (node-postgres#1324, #2439).
+  // With ours, the next query fails with a retriable error and the broken client is
+  // discarded on release. Found by the PostgreSQL-outage drill.
+  pool.on('connect', (client) => {
+    client.on('error', (err) => options.logger?.warn({ err }, 'PostgreSQL connection lost while in use'));
+  });
   return pool;
 }
 

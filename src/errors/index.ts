@@ -178,7 +178,8 @@ export function isRetriable(err: unknown): boolean {
     if (TRANSIENT_SYSCALL_CODES.has(code)) return true;
     if (/^[0-9A-Z]{5}$/.test(code)) return isTransientSqlState(code);
   }
-  if (/timeout|terminated unexpectedly|Connection terminated/i.test(err.message)) return true;
+  // node-postgres' words for a connection that died under us (no SQLSTATE on these).
+  if (/timeout|terminated unexpectedly|Connection terminated|connection error and is not queryable/i.test(err.message)) return true;
   if (err.name === 'AbortError' || err.name === 'TimeoutError') return true;
   return false;
 }

@@ -33,6 +33,8 @@ describe('isRetriable', () => {
     expect(isRetriable(sys('23505'))).toBe(false); // unique_violation
     expect(isRetriable(sys('42P01'))).toBe(false); // undefined_table
     expect(isRetriable(sys('ENOENT'))).toBe(false);
+    expect(isRetriable(new Error('Client has encountered a connection error and is not queryable'))).toBe(true);
+    expect(isRetriable(new Error('Connection terminated unexpectedly'))).toBe(true);
   });
 
   it('does not retry what is not an Error', () => {
