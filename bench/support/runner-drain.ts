@@ -49,7 +49,7 @@ export function createBenchContext(stack: IsolatedStack): { context: FlowContext
       throw new PermanentError(`bench: Acme is not called (${type} ${id})`, { code: ERROR_CODES.ACME_NOT_FOUND, stage: 'enrich' });
     },
   });
-  const logger = createLogger({ level: 'error', name: 'bench' });
+  const logger = createLogger({ level: process.env.BENCH_LOG_LEVEL ?? 'error', name: 'bench' });
   return { context: { now: Date.now, tenants: createTenantDirectory({ repository, acme, ttlMs: 60_000 }), acme, logger }, acmeCalls: () => calls };
 }
 
