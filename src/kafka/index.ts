@@ -2,7 +2,7 @@
  * Kafka plumbing shared by the edge and the consumers: one client factory, topic
  * creation at start-up, and the producer settings every writer uses.
  */
-import { Kafka, Partitioners, logLevel as KafkaLogLevel, type Admin, type ITopicConfig, type LogEntry, type Producer } from 'kafkajs';
+import { Kafka, Partitioners, logLevel as KafkaLogLevel, type Admin, type ITopicConfig, type LogEntry, type Message, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import { ERROR_CODES, TransientError, isRetriable } from '../errors/index.js';
@@ -98,4 +98,49 @@ async function waitForLeaders(admin: Admin, topics: string[]): Promise<void> {
     },
     { retries: Infinity, initialDelayMs: 50, maxDelayMs: 1_000, deadlineMs: 30_000, isRetriable: (err) => isRetriable(err) || (err as { type?: string }).type === 'UNKNOWN_TOPIC_OR_PARTITION' },
   );
+}
+
+/**
+ * A broker refuses a record batch larger than `max.message.bytes` (1 MiB by default) with
+ * MESSAGE_TOO_LARGE, and kafkajs sends one record batch per partition per request. Writers
+ * that produce many records at once (a consumer's outputs for a large input batch) split
+ * them into requests of at most `maxBytes`, in order, so no partition's batch can exceed it.
+ * A single record larger than `maxBytes` travels alone.
+ */
+export const MAX_REQUEST_BYTES = 512 * 1024;
+/** Per-record overhead in a v2 record batch (varints, attributes, deltas), roughly. */
+const RECORD_OVERHEAD_BYTES = 64;
+
+export interface TopicMessages {
+  topic: string;
+  messages: Message[];
+}
+
+function sizeOf(message: Message): number {
+  const len = (v: unknown) => (v === null || v === undefined ? 0 : Buffer.isBuffer(v) ? v.length : Buffer.byteLength(String(v)));
+  let headers = 0;
+  for (const [k, v] of Object.entries(message.headers ?? {})) headers += Buffer.byteLength(k) + len(v);
+  return RECORD_OVERHEAD_BYTES + len(message.key) + len(message.value) + headers;
+}
+
+export function chunkTopicMessages(topicMessages: readonly TopicMessages[], maxBytes = MAX_REQUEST_BYTES): TopicMessages[][] {
+  const chunks: TopicMessages[][] = [];
+  let current: TopicMessages[] = [];
+  let bytes = 0;
+  for (const { topic, messages } of topicMessages) {
+    for (const message of messages) {
+      const size = sizeOf(message);
+      if (bytes > 0 && bytes + size > maxBytes) {
+        chunks.push(current);
+        current = [];
+        bytes = 0;
+      }
+      const last = current.at(-1);
+      if (last?.topic === topic) last.messages.push(message);
+      else current.push({ topic, messages: [message] });
+      bytes += size;
+    }
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
 }

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { TOPIC_KINDS, TOPIC_SPECS, recordKey, topicConfig, topicNames, touchPointKey, valueSubject } from '../../src/kafka/topics.js';
+import { chunkTopicMessages } from '../../src/kafka/index.js';
 
 describe('the topic catalogue', () => {
   it('prefixes every topic so environments and test files never share one', () => {
@@ -32,5 +33,27 @@ describe('the topic catalogue', () => {
     expect(recordKey('t1', 'apt_9')).toBe('t1:apt_9');
     expect(touchPointKey('t1', 'usr_1', '2026-11-25', 'EMAIL')).toBe('t1:usr_1:2026-11-25:EMAIL');
     expect(valueSubject('x.acme.contacts.v1')).toBe('x.acme.contacts.v1-value');
+  });
+});
+
+describe('chunkTopicMessages', () => {
+  const msg = (bytes: number) => ({ key: 'k', value: Buffer.alloc(bytes) });
+
+  it('splits a large write into requests under the byte limit, keeping every record in order', () => {
+    const input = [{ topic: 'a', messages: Array.from({ length: 10 }, () => msg(300)) }, { topic: 'b', messages: Array.from({ length: 10 }, () => msg(300)) }];
+    const chunks = chunkTopicMessages(input, 1_000);
+    expect(chunks.length).toBeGreaterThan(5);
+    const flattened = chunks.flatMap((c) => c.flatMap((t) => t.messages.map(() => t.topic)));
+    expect(flattened).toEqual([...Array(10).fill('a'), ...Array(10).fill('b')]);
+    for (const chunk of chunks) {
+      const bytes = chunk.flatMap((t) => t.messages).reduce((n, m) => n + (m.value as Buffer).length, 0);
+      expect(bytes).toBeLessThanOrEqual(1_000);
+    }
+  });
+
+  it('keeps a small write in one request and sends an oversized record alone', () => {
+    expect(chunkTopicMessages([{ topic: 'a', messages: [msg(10), msg(10)] }])).toHaveLength(1);
+    const chunks = chunkTopicMessages([{ topic: 'a', messages: [msg(10), msg(5_000), msg(10)] }], 1_000);
+    expect(chunks.map((c) => c[0]!.messages.length)).toEqual([1, 1, 1]);
   });
 });

@@ -27,7 +27,7 @@ import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer
 import type pg from 'pg';
 import { DecodeError, ERROR_CODES, PermanentError, isRetriable, toAcmeSyncError } from '../../errors/index.js';
 import { withTransaction } from '../../db/index.js';
-import { createProducer, type TopicKind, type TopicNames } from '../../kafka/index.js';
+import { chunkTopicMessages, createProducer, type TopicKind, type TopicNames } from '../../kafka/index.js';
 import type { Logger } from '../../logger.js';
 import type { Registry } from '../../metrics/index.js';
 import { createFreshnessMetrics, type SyncedEvent } from '../../metrics/freshness.js';
@@ -200,12 +200,15 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
   }
 
   async function produce(records: { topic: string; messages: Message[] }[]): Promise<void> {
-    const topicMessages = records.filter((t) => t.messages.length > 0);
-    if (topicMessages.length === 0) return;
-    try {
-      await producer.sendBatch({ topicMessages, acks: -1 });
-    } catch (err) {
-      throw kafkaUnavailable(err);
+    // In order, in requests small enough for the broker: one sendBatch of a large batch's
+    // outputs was refused as MESSAGE_TOO_LARGE, retried forever, and stalled the partition
+    // (found by the benchmarks).
+    for (const topicMessages of chunkTopicMessages(records.filter((t) => t.messages.length > 0))) {
+      try {
+        await producer.sendBatch({ topicMessages, acks: -1 });
+      } catch (err) {
+        throw kafkaUnavailable(err);
+      }
     }
   }
 
