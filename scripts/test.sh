@@ -26,7 +26,12 @@ fi
 started_stack=0
 if [ -z "${KAFKA_BROKERS:-}" ] || [ -z "${SCHEMA_REGISTRY_URL:-}" ] || [ -z "${DATABASE_URL:-}" ]; then
   if ! npx tsx scripts/stack/index.ts status >/dev/null 2>&1; then started_stack=1; fi
-  npx tsx scripts/stack/index.ts up || exit 1
+  if ! npx tsx scripts/stack/index.ts up; then
+    # Leave nothing half-started behind.
+    [ "$started_stack" = 1 ] && npx tsx scripts/stack/index.ts down >/dev/null 2>&1
+    echo "0 passed, 1 failed"
+    exit 1
+  fi
   eval "$(npx tsx scripts/stack/index.ts env | sed 's/^/export /')"
 fi
 echo "[test] versions under test:"

@@ -6,7 +6,7 @@
 import { ensureApicurio } from './artifacts.js';
 import { findJava } from './java.js';
 import { runningPid, startDetached, waitUntil } from './processes.js';
-import { ADDRESSES, APICURIO_MIN_JAVA, APICURIO_VERSION, HOST, REGISTRY_PORT } from './settings.js';
+import { ADDRESSES, APICURIO_MIN_JAVA, APICURIO_VERSION, HOST, REGISTRY_MANAGEMENT_PORT, REGISTRY_PORT } from './settings.js';
 
 export const REGISTRY = 'schema-registry';
 
@@ -42,8 +42,10 @@ export async function startRegistry(log: (msg: string) => void): Promise<void> {
         '-XX:+UseSerialGC',
         `-Dquarkus.http.host=${HOST}`,
         `-Dquarkus.http.port=${REGISTRY_PORT}`,
-        // No second (management) port; health stays on the main one.
-        '-Dquarkus.management.enabled=false',
+        // Apicurio always opens Quarkus' management interface (health, metrics); keep it on
+        // loopback (its default is 0.0.0.0:9000) and on a port of its own per stack.
+        `-Dquarkus.management.host=${HOST}`,
+        `-Dquarkus.management.port=${REGISTRY_MANAGEMENT_PORT}`,
         // Look up a schema by its canonical form, as Confluent does, so re-registering
         // the same schema with different whitespace returns the existing ID.
         '-Dapicurio.ccompat.use-canonical-hash=true',

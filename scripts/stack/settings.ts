@@ -23,6 +23,7 @@ export const HOST = '127.0.0.1';
 export const KAFKA_PORT = int('STACK_KAFKA_PORT', 9092);
 export const KAFKA_CONTROLLER_PORT = int('STACK_KAFKA_CONTROLLER_PORT', 9093);
 export const REGISTRY_PORT = int('STACK_REGISTRY_PORT', 8081);
+export const REGISTRY_MANAGEMENT_PORT = int('STACK_REGISTRY_MANAGEMENT_PORT', 9000);
 export const PG_PORT = int('STACK_PG_PORT', 5432);
 export const PG_DATABASE = env.STACK_PG_DATABASE ?? 'acme_sync';
 
