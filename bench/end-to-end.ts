@@ -82,7 +82,7 @@ export const endToEnd: Benchmark = {
       await oneRun(o, stack, edge.url, tenants, Math.max(50, maxRate * 0.2), o.quick ? 2 : 5);
       const rows: string[][] = [];
       const findings: string[] = [
-        `Maximum rate from benchmark 2: ${num(maxRate)} webhooks/s${o.figures.has('edge.maxRate') ? '' : ' (benchmark 2 not run in this invocation: fallback value)'}; edge PRODUCER_LINGER_MS=${lingerMs}; ${durationSec} s per repetition; processes: acme-sync edge, acme-sync consumers --flows calendar, the sender.`,
+        `Maximum rate from benchmark 2: ${num(maxRate)} webhooks/s${o.figures.has('edge.maxRate') ? '' : ' (benchmark 2 not run in this invocation and no --max-rate: fallback value)'}; edge PRODUCER_LINGER_MS=${lingerMs}; ${durationSec} s per repetition; processes: acme-sync edge, acme-sync consumers --flows calendar, the sender.`,
         'Commit time is calendar_events.updated_at, which PostgreSQL sets to now() — the start of the runner\'s transaction, so the figures leave out the transaction itself (the runner\'s acme_sync_consumer_db_write_seconds; a few ms per batch).',
       ];
       for (const fraction of [0.5, 0.8]) {

@@ -1,5 +1,7 @@
 /**
- * `npm run bench [-- --quick] [--size N] [--reps N] [--only consumers,edge,e2e,growth] [--write|--no-write]`
+ * `npm run bench [-- --quick] [--size N] [--reps N] [--only consumers,edge,e2e,growth] [--max-rate N] [--write|--no-write]`
+ *
+ * --max-rate: the edge's maximum webhooks/s for the end-to-end loads when benchmark 2 does not run in the same invocation.
  *
  * Runs the benchmarks on the real local stack (started when it is not running), prints
  * a table per measurement and writes the results into docs/BENCHMARKS.md (full runs
@@ -27,6 +29,7 @@ interface Args {
   reps: number;
   only: string[] | undefined;
   write: boolean;
+  maxRate: number | undefined;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -44,7 +47,9 @@ function parseArgs(argv: string[]): Args {
   if (!Number.isInteger(reps) || reps < 1) throw new Error(`--reps: expected a positive integer (got ${value('--reps')})`);
   if (unknown.length > 0) throw new Error(`--only: unknown benchmark ${unknown.join(', ')}; expected some of ${known.join(', ')}`);
   const write = argv.includes('--write') || (!quick && !argv.includes('--no-write'));
-  return { quick, size, reps, only, write };
+  const maxRate = value('--max-rate') === undefined ? undefined : Number(value('--max-rate'));
+  if (maxRate !== undefined && !(maxRate > 0)) throw new Error(`--max-rate: expected a positive number (got ${value('--max-rate')})`);
+  return { quick, size, reps, only, write, maxRate };
 }
 
 async function main(): Promise<void> {
@@ -55,14 +60,17 @@ async function main(): Promise<void> {
   const versions = env.source === 'local-stack' || env.source === 'env' ? (await stackStatus()).map((s) => `${s.name}: ${s.version}`) : [];
   const machine = await describeMachine(versions);
   const figures = new Map<string, number>();
+  if (args.maxRate !== undefined) figures.set('edge.maxRate', args.maxRate);
   const selected = BENCHMARKS.filter((b) => args.only === undefined || args.only.includes(b.name));
   const started = new Date();
   const header = `Run ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC, ${args.quick ? 'QUICK (development sizes, not representative)' : 'full'} size ${args.size.toLocaleString('en-US')} events, ${args.reps} repetitions after a warm-up.`;
-  const results: BenchResult[] = [];
+  const results: { result: BenchResult; header: string }[] = [];
+  const load = () => loadavg().map((l) => l.toFixed(2)).join(', ');
   for (const bench of selected) {
     log(`${bench.title} …`);
+    const loadStart = load();
     const result = await bench.run({ env, quick: args.quick, size: args.size, reps: args.reps, log, figures });
-    results.push(result);
+    results.push({ result, header: `${header} Load average (1, 5, 15 min) when this benchmark started: ${loadStart}; when it ended: ${load()}.` });
     console.log(`\n## ${result.title}\n`);
     for (const f of result.findings) console.log(`- ${f}`);
     console.log('');
@@ -72,7 +80,7 @@ async function main(): Promise<void> {
   if (args.write) {
     writeReport([
       { name: 'machine', body: ['### Machine and versions', '', ...machine, `- Load average when the run ended: ${loadEnd}`].join('\n') },
-      ...results.map((r) => ({ name: r.name, body: renderResult(r, header) })),
+      ...results.map(({ result, header: h }) => ({ name: result.name, body: renderResult(result, h) })),
     ]);
     log('results written to docs/BENCHMARKS.md');
   }
