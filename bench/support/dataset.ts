@@ -6,6 +6,7 @@
  * which the calendar flow sends to the DLQ). Values are the Avro event types the edge
  * publishes (src/transforms/types.ts), ~300 bytes encoded.
  */
+import { createRng } from '../../sandbox/src/prng.js';
 import type { AcmeUserRecord } from '../../src/tenants/types.js';
 import type { ContactRow } from '../../src/transforms/contact.js';
 import type { AcmeActivityEvent, AcmeAppointmentEvent } from '../../src/transforms/types.js';
@@ -34,16 +35,9 @@ export interface Dataset {
   activities: { key: string; value: AcmeActivityEvent }[];
 }
 
-/** mulberry32: small, fast, seeded. */
+/** The sandbox's seeded PRNG (mulberry32), as a plain function. */
 export function createRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return createRng(seed).next;
 }
 
 const ZONES = ['Europe/Berlin', 'America/New_York', 'Asia/Tokyo', 'UTC', 'America/Los_Angeles', 'Europe/London'];

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createRng } from '../../../sandbox/src/prng.js';
 import { withTransaction } from '../../../src/db/index.js';
 import { applyActivityFacts, type FactsResult } from '../../../src/consumers/sinks/touchpoints.js';
 import { countedSlot, slotKey, type ActivityFact } from '../../../src/transforms/touchpoints.js';
@@ -165,17 +166,8 @@ describe('the touch-point sink', () => {
   });
 });
 
-/** mulberry32: a tiny seeded PRNG, so a failing sequence can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The sandbox's seeded PRNG (mulberry32), so a failing sequence can be replayed from its seed. */
+const prng = (seed: number): (() => number) => createRng(seed).next;
 
 describe('the touch-point counts under random delivery', () => {
   const USERS = ['usr_a', 'usr_b', 'usr_c'];
