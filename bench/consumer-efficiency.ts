@@ -18,13 +18,6 @@ import { fmt, num, ratio, repeat, type Summary } from './support/stats.js';
 import type { Table } from './support/table.js';
 
 const TENANTS = 10;
-/**
- * The runner's default (1 MiB per partition, ~3,600 records) stalls: the outputs of
- * one batch exceed the broker's max message size, kafkajs answers MESSAGE_TOO_LARGE and
- * the runner retries that "transient" failure forever (see docs/BENCHMARKS.md). Half
- * of it keeps batches at ~1,800 records.
- */
-export const RUNNER_MAX_BYTES_PER_PARTITION = 524_288;
 export const TARGET_EVENTS_PER_SEC = 20_000;
 export const TARGET_OF_DECODE = 0.6;
 
@@ -68,9 +61,9 @@ async function measureFlow(stack: IsolatedStack, o: BenchOptions, flow: FlowName
   const { rows, decode } = await clientRows(stack, o, flow, expected, warm);
   o.log(`  ${flow}: flow through the runner`);
   const pipeline = await repeat(o.reps, async () => {
-    const r = await drainWithRunner(stack, flow, { maxBytesPerPartition: RUNNER_MAX_BYTES_PER_PARTITION });
+    const r = await drainWithRunner(stack, flow);
     return { rate: r.eventsPerSec, cpu: r.cpuUsPerEvent, batch: r.recordsPerBatch, written: r.written, skipped: r.skipped, dlq: r.dlq };
-  }, () => drainWithRunner(stack, flow, { limit: warm, maxBytesPerPartition: RUNNER_MAX_BYTES_PER_PARTITION }));
+  }, () => drainWithRunner(stack, flow, { limit: warm }));
   rows.push({
     variant: `${flow} flow through the runner`, rate: pipeline.rate, cpu: pipeline.cpu,
     extra: `${num(pipeline.batch.median)} records/batch; written ${num(pipeline.written.median)}, skipped ${num(pipeline.skipped.median)}, DLQ ${num(pipeline.dlq.median)}`,

@@ -7,7 +7,7 @@
 import type pg from 'pg';
 import { ERROR_CODES, isRetriable, toAcmeSyncError, type AcmeSyncError } from '../../errors/index.js';
 import { recordKey } from '../../kafka/topics.js';
-import { contactRowFromAcme, customerOf, isPublishable, toCalendarEventValue, toCalendarRow, withCustomer, UNKNOWN_CUSTOMER, type CalendarRow } from '../../transforms/calendar.js';
+import { contactRowFromAcme, customerOf, isPublishable, toCalendarEventValue, toCalendarRow, validateAppointment, withCustomer, type CalendarRow } from '../../transforms/calendar.js';
 import { toContactRow, type ContactRow } from '../../transforms/contact.js';
 import { newestPerKey } from '../../transforms/versions.js';
 import type { AcmeAppointmentEvent, AcmeContactEvent } from '../../transforms/types.js';
@@ -101,8 +101,8 @@ async function prepareAppointments(records: InboundRecord<AcmeAppointmentEvent>[
       ready.disabled++;
       continue;
     }
-    const checked = toCalendarRow(event, { settings: tenant.settings, ownerEmail: null, customer: UNKNOWN_CUSTOMER });
-    if (!checked.ok) dlq.push({ record, error: checked.error });
+    const invalid = validateAppointment(event);
+    if (invalid !== undefined) dlq.push({ record, error: invalid });
     else valid.push({ record, tenant });
   }
 

@@ -179,7 +179,9 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
     const byTenant = new Map<string, InboundRecord[]>();
     for (const r of admitted.ok) {
       const tenantId = identityOf(r).tenantId;
-      byTenant.set(tenantId, [...(byTenant.get(tenantId) ?? []), r]);
+      const group = byTenant.get(tenantId);
+      if (group === undefined) byTenant.set(tenantId, [r]);
+      else group.push(r);
     }
     const groups: Prepared['groups'] = [];
     for (const [tenantId, group] of byTenant) {
@@ -217,7 +219,10 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
     for (const o of outputs) {
       const value = o.value === null ? null : await codec.encode(o.kind, o.value);
       const topic = topics[o.kind];
-      byTopic.set(topic, [...(byTopic.get(topic) ?? []), { key: o.key, value }]);
+      const message = { key: o.key, value };
+      const messages = byTopic.get(topic);
+      if (messages === undefined) byTopic.set(topic, [message]);
+      else messages.push(message);
     }
     return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
   }
