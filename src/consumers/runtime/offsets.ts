@@ -22,10 +22,15 @@ export async function readNextOffset(db: Queryable, ref: PartitionRef): Promise<
 /** Lock the partition's row for this transaction (creating it at 0 when missing); returns the next offset. */
 export async function lockNextOffset(db: Queryable, ref: PartitionRef): Promise<string> {
   const params = [ref.groupId, ref.topic, ref.partition];
+  // One round trip per batch once the row exists; the insert only for a partition's first batch.
+  const locked = await db.query<{ next_offset: string }>(LOCK_OFFSET, params);
+  if (locked.rows[0] !== undefined) return locked.rows[0].next_offset;
   await db.query('INSERT INTO consumer_offsets (group_id, topic, partition, next_offset) VALUES ($1, $2, $3, 0) ON CONFLICT DO NOTHING', params);
-  const { rows } = await db.query<{ next_offset: string }>('SELECT next_offset FROM consumer_offsets WHERE group_id = $1 AND topic = $2 AND partition = $3 FOR UPDATE', params);
+  const { rows } = await db.query<{ next_offset: string }>(LOCK_OFFSET, params);
   return rows[0]!.next_offset;
 }
+
+const LOCK_OFFSET = 'SELECT next_offset FROM consumer_offsets WHERE group_id = $1 AND topic = $2 AND partition = $3 FOR UPDATE';
 
 export async function storeNextOffset(db: Queryable, ref: PartitionRef, nextOffset: string): Promise<void> {
   await db.query('UPDATE consumer_offsets SET next_offset = $4, updated_at = now() WHERE group_id = $1 AND topic = $2 AND partition = $3', [ref.groupId, ref.topic, ref.partition, nextOffset]);
