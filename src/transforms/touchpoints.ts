@@ -147,7 +147,8 @@ export function countDeltas(changes: readonly { previous: ActivityFact | null; n
     if (slot === null) return;
     const key = slotKey(slot);
     const current = sums.get(key);
-    sums.set(key, { ...slot, delta: (current?.delta ?? 0) + delta });
+    if (current !== undefined) current.delta += delta;
+    else sums.set(key, { tenantId: slot.tenantId, acmeUserId: slot.acmeUserId, day: slot.day, channel: slot.channel, delta });
   };
   for (const { previous, next } of changes) {
     add(previous && countedSlot(previous), -1);

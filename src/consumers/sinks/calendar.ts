@@ -115,7 +115,7 @@ function fromDb(r: DbRow): StoredCalendarRow {
 
 /** Upsert the newest version per appointment; returns the rows that changed (as stored). */
 export async function upsertCalendarRows(db: Queryable, rows: readonly CalendarRow[]): Promise<StoredCalendarRow[]> {
-  const batch = newestPerKey(rows.map((r) => ({ ...r, acmeId: r.acmeAppointmentId })), (r) => r.acmeVersion);
+  const batch = newestPerKey(rows, (r) => r.acmeVersion, (r) => r.acmeAppointmentId);
   if (batch.length === 0) return [];
   const { rows: changed } = await db.query<DbRow>(UPSERT_CALENDAR, COLUMNS.map(([, , get]) => batch.map(get)));
   return changed.map(fromDb);

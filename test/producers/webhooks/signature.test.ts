@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { Webhook } from 'standardwebhooks';
 import { createSecret, signatureHeader } from '../../../sandbox/src/webhooks/signing.js';
 import { verifySignature } from '../../../src/producers/webhooks/signature.js';
 
@@ -51,5 +52,27 @@ describe('Standard Webhooks signature verification', () => {
 
   it('treats a tenant without secrets as unverifiable', () => {
     expect(check({ secrets: [] })).toEqual({ ok: false, reason: 'no_secret' });
+  });
+});
+
+describe('Signature compatibility with the standardwebhooks package', () => {
+  const sign = (secret: string, id: string, ts: number, body: Buffer) => new Webhook(secret).sign(id, new Date(ts * 1000), body);
+
+  it('verifies what the package signs, for bodies that are not valid UTF-8 too (both sign the body decoded as UTF-8)', () => {
+    const bodies = [BODY, Buffer.from('{"name":"Zoë 🚀"}'), Buffer.from([0x7b, 0xff, 0xfe, 0x22, 0xc3, 0x7d]), Buffer.alloc(0)];
+    for (const body of bodies) {
+      const signature = sign(current, 'evt_9', TS, body);
+      expect(check({ id: 'evt_9', body, signature })).toEqual({ ok: true });
+    }
+  });
+
+  it('accepts a secret with or without the whsec_ prefix, as the package does', () => {
+    const bare = current.slice('whsec_'.length);
+    expect(check({ secrets: [bare] })).toEqual({ ok: true });
+  });
+
+  it('lets a stored secret that is empty or not base64 verify nothing instead of throwing', () => {
+    expect(check({ secrets: ['whsec_', 'whsec_not base64!', current] })).toEqual({ ok: true });
+    expect(check({ secrets: ['whsec_', 'whsec_not base64!'] })).toEqual({ ok: false, reason: 'mismatch' });
   });
 });
