@@ -1,22 +1,12 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DLQ_HEADERS, readLedger } from '../../src/consumers/runtime/index.js';
 import { recordKey } from '../../src/kafka/index.js';
 import { createApiKeyTenant } from '../acme/sandbox-tenants.js';
-import { createIsolatedStack, type IsolatedStack } from '../helpers/isolated-stack.js';
-import { appointment, contact, createHarness, eventually, readTopic, type Harness } from './support/harness.js';
+import { appointment, contact, eventually, readTopic, useHarness } from './support/harness.js';
 
-let stack: IsolatedStack;
-let h: Harness;
-beforeAll(async () => {
-  stack = await createIsolatedStack(inject('stack'));
-  h = await createHarness(stack);
-});
-afterAll(async () => {
-  await h?.close();
-  await stack?.close();
-});
+const h = useHarness();
 
-const ledgerOf = async (groupId: string, tenantId: string) => (await readLedger(stack.pool, groupId)).find((r) => r.tenantId === tenantId);
+const ledgerOf = async (groupId: string, tenantId: string) => (await readLedger(h.stack.pool, groupId)).find((r) => r.tenantId === tenantId);
 
 describe('the calendar flow through the runner', () => {
   it('keeps one row per appointment, newest version wins, enriched from contacts known before, after or only in Acme', async () => {
@@ -57,9 +47,9 @@ describe('the calendar flow through the runner', () => {
 
     // Every change reached the calendar topic; its latest record per key is the row.
     const published = await eventually(async () => {
-      const out = await readTopic(stack, stack.topics.calendar);
+      const out = await readTopic(h.stack, h.stack.topics.calendar);
       const latest = new Map<string, Record<string, unknown>>();
-      for (const r of out) latest.set(r.key!, (await stack.codec.decode(r.value)).value);
+      for (const r of out) latest.set(r.key!, (await h.stack.codec.decode(r.value)).value);
       expect(latest.get(recordKey(A, 'apt_after'))).toMatchObject({ customer_name: 'Late Comer' });
       return latest;
     });
@@ -79,24 +69,24 @@ describe('the calendar flow through the runner', () => {
       { kind: 'appointments', value: appointment({ tenant_id: 'nobody', acme_id: 'apt_stranger' }) },
       { kind: 'appointments', value: appointment({ tenant_id: B, acme_id: 'apt_good' }) },
     ]);
-    const runner = h.runner({ groupId: `${stack.id}-dlq` });
+    const runner = h.runner({ groupId: `${h.stack.id}-dlq` });
     await runner.start();
     await eventually(async () => expect((await h.calendarRows()).some((r) => r.acme_appointment_id === 'apt_good')).toBe(true));
     const dlq = await eventually(async () => {
-      const records = (await readTopic(stack, stack.topics.dlq)).filter((r) => r.headers[DLQ_HEADERS.consumerGroup] === runner.groupId);
+      const records = (await readTopic(h.stack, h.stack.topics.dlq)).filter((r) => r.headers[DLQ_HEADERS.consumerGroup] === runner.groupId);
       expect(records.length).toBeGreaterThanOrEqual(3);
       return records;
     });
     const byKey = Object.fromEntries(dlq.map((r) => [r.key, r]));
     const bad = byKey[`${B}:apt_garbage`]!;
     expect(bad.value).toEqual(garbage);
-    expect(bad.headers).toMatchObject({ [DLQ_HEADERS.stage]: 'decode', [DLQ_HEADERS.code]: 'DECODE_FAILED', [DLQ_HEADERS.tenant]: B, [DLQ_HEADERS.acmeId]: 'apt_garbage', [DLQ_HEADERS.topic]: stack.topics.appointments });
+    expect(bad.headers).toMatchObject({ [DLQ_HEADERS.stage]: 'decode', [DLQ_HEADERS.code]: 'DECODE_FAILED', [DLQ_HEADERS.tenant]: B, [DLQ_HEADERS.acmeId]: 'apt_garbage', [DLQ_HEADERS.topic]: h.stack.topics.appointments });
     for (const header of Object.values(DLQ_HEADERS)) expect(bad.headers[header], header).toBeDefined();
     expect(byKey[`${B}:apt_nostart`]!.headers).toMatchObject({ [DLQ_HEADERS.stage]: 'validate', [DLQ_HEADERS.code]: 'VALIDATION_FAILED' });
     expect(byKey['nobody:apt_stranger']!.headers).toMatchObject({ [DLQ_HEADERS.stage]: 'validate', [DLQ_HEADERS.code]: 'UNKNOWN_TENANT', [DLQ_HEADERS.tenant]: 'nobody' });
     const nostart = byKey[`${B}:apt_nostart`]!;
-    expect(Number(nostart.headers[DLQ_HEADERS.schemaId])).toBe(stack.schemaIds.appointments);
-    expect((await stack.codec.decode(nostart.value)).value).toMatchObject({ acme_id: 'apt_nostart' });
+    expect(Number(nostart.headers[DLQ_HEADERS.schemaId])).toBe(h.stack.schemaIds.appointments);
+    expect((await h.stack.codec.decode(nostart.value)).value).toMatchObject({ acme_id: 'apt_nostart' });
     const ledger = (await ledgerOf(runner.groupId, B))!;
     expect(ledger).toMatchObject({ dlq: 2 });
     expect(ledger.received).toBe(ledger.written + ledger.dlq + ledger.skipped);
@@ -106,15 +96,15 @@ describe('the calendar flow through the runner', () => {
   it('skips records below the offset stored in PostgreSQL (zombie fencing)', async () => {
     await createApiKeyTenant(h.acme, h.tenants, 'cal-c');
     const C = 'cal-c';
-    const groupId = `${stack.id}-fence`;
+    const groupId = `${h.stack.id}-fence`;
     const send = async (v: number, title: string) => {
-      const [meta] = await h.producer.send({ topic: stack.topics.appointments, acks: -1, messages: [{ key: recordKey(C, 'apt_f'), value: await stack.codec.encode('appointments', appointment({ tenant_id: C, acme_id: 'apt_f', acme_version: v, title })) }] });
+      const [meta] = await h.producer.send({ topic: h.stack.topics.appointments, acks: -1, messages: [{ key: recordKey(C, 'apt_f'), value: await h.stack.codec.encode('appointments', appointment({ tenant_id: C, acme_id: 'apt_f', acme_version: v, title })) }] });
       return meta!;
     };
     // Version 5 sits below the stored offset: another member already handled it (say).
     const below = await send(5, 'below the stored offset');
     await send(1, 'above');
-    await stack.pool.query('INSERT INTO consumer_offsets (group_id, topic, partition, next_offset) VALUES ($1, $2, $3, $4)', [groupId, stack.topics.appointments, below.partition, BigInt(below.baseOffset!) + 1n]);
+    await h.stack.pool.query('INSERT INTO consumer_offsets (group_id, topic, partition, next_offset) VALUES ($1, $2, $3, $4)', [groupId, h.stack.topics.appointments, below.partition, BigInt(below.baseOffset!) + 1n]);
     const runner = h.runner({ groupId });
     await runner.start();
     await eventually(async () => expect((await h.calendarRows()).find((r) => r.acme_appointment_id === 'apt_f')).toMatchObject({ acme_version: '1', title: 'above' }));

@@ -1,25 +1,18 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { readLedger } from '../../src/consumers/runtime/index.js';
 import { createApiKeyTenant } from '../acme/sandbox-tenants.js';
-import { createIsolatedStack, TEST_MASTER_KEY, type IsolatedStack } from '../helpers/isolated-stack.js';
-import { appointment, createHarness, eventually, type Harness } from './support/harness.js';
+import { TEST_MASTER_KEY } from '../helpers/isolated-stack.js';
+import { appointment, eventually, useHarness } from './support/harness.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-let stack: IsolatedStack;
-let h: Harness;
+const h = useHarness();
 const children = new Set<ChildProcess>();
 /** The children's error logs, shown when an assertion fails. */
 let stderr = '';
-beforeAll(async () => {
-  stack = await createIsolatedStack(inject('stack'));
-  h = await createHarness(stack);
-});
-afterAll(async () => {
+afterAll(() => {
   for (const c of children) c.kill('SIGKILL');
-  await h?.close();
-  await stack?.close();
 });
 
 function startConsumers(groupPrefix: string): ChildProcess {
@@ -29,7 +22,7 @@ function startConsumers(groupPrefix: string): ChildProcess {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: {
       ...process.env, KAFKA_BROKERS: env.KAFKA_BROKERS, SCHEMA_REGISTRY_URL: env.SCHEMA_REGISTRY_URL, DATABASE_URL: env.DATABASE_URL,
-      KAFKA_TOPIC_PREFIX: `${stack.id}.`, KAFKA_PARTITIONS: '3', DATABASE_SCHEMA: stack.id, MASTER_KEYS: TEST_MASTER_KEY,
+      KAFKA_TOPIC_PREFIX: `${h.stack.id}.`, KAFKA_PARTITIONS: '3', DATABASE_SCHEMA: h.stack.id, MASTER_KEYS: TEST_MASTER_KEY,
       CONSUMER_GROUP_PREFIX: groupPrefix, CONSUMER_PORT: '0', LOG_LEVEL: 'error',
     },
   });
@@ -45,7 +38,7 @@ describe('the consumer process', () => {
   it('ends with the produced calendar state after being SIGKILLed mid-stream and restarted, and stops cleanly on SIGTERM', async () => {
     const T = 'proc-a';
     await createApiKeyTenant(h.acme, h.tenants, T);
-    const groupPrefix = `${stack.id}-proc`;
+    const groupPrefix = `${h.stack.id}-proc`;
     // 12 appointments × 4 versions, versions arriving out of order for some.
     const events = Array.from({ length: 12 }, (_, i) => [2, 1, 4, 3].map((v) => ({ kind: 'appointments' as const, value: appointment({ tenant_id: T, acme_id: `apt_${i}`, acme_version: v, title: `a${i} v${v}` }) }))).flat();
     const expected = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`apt_${i}`, `a${i} v4`]));
@@ -64,7 +57,7 @@ describe('the consumer process', () => {
     }
     await h.produce(events.slice(36));
     await eventually(async () => expect(await rows(), stderr).toEqual(expected), 90_000);
-    const ledger = (await readLedger(stack.pool, `${groupPrefix}.calendar`)).find((r) => r.tenantId === T)!;
+    const ledger = (await readLedger(h.stack.pool, `${groupPrefix}.calendar`)).find((r) => r.tenantId === T)!;
     expect(ledger.received).toBe(events.length);
     expect(ledger.received).toBe(ledger.written + ledger.dlq + ledger.skipped);
 

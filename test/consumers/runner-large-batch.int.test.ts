@@ -3,38 +3,28 @@
  * the broker's max.message.bytes; the MESSAGE_TOO_LARGE failure was retried forever and
  * the partition stalled (found by the benchmarks). Outputs now go in bounded requests.
  */
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { recordKey } from '../../src/kafka/index.js';
 import { createApiKeyTenant } from '../acme/sandbox-tenants.js';
-import { createIsolatedStack, type IsolatedStack } from '../helpers/isolated-stack.js';
-import { appointment, createHarness, eventually, type Harness } from './support/harness.js';
+import { appointment, eventually, useHarness } from './support/harness.js';
 
-let stack: IsolatedStack;
-let h: Harness;
-beforeAll(async () => {
-  stack = await createIsolatedStack(inject('stack'));
-  h = await createHarness(stack);
-});
-afterAll(async () => {
-  await h?.close();
-  await stack?.close();
-});
+const h = useHarness();
 
 describe('a large batch', () => {
   it('is written and published even when its outputs exceed what the broker takes in one request', async () => {
     const t = await createApiKeyTenant(h.acme, h.tenants, 'big');
     const title = 'Quarterly business review '.repeat(70); // ~1.8 KB, so one batch's outputs pass 1 MiB per partition
     const events = Array.from({ length: 3_000 }, (_, i) => appointment({ tenant_id: t.tenantId, acme_id: `apt_${i}`, title }));
-    const messages = await Promise.all(events.map(async (e) => ({ key: recordKey(e.tenant_id, e.acme_id), value: await stack.codec.encode('appointments', e) })));
-    for (let i = 0; i < messages.length; i += 500) await h.producer.sendBatch({ acks: -1, topicMessages: [{ topic: stack.topics.appointments, messages: messages.slice(i, i + 500) }] });
+    const messages = await Promise.all(events.map(async (e) => ({ key: recordKey(e.tenant_id, e.acme_id), value: await h.stack.codec.encode('appointments', e) })));
+    for (let i = 0; i < messages.length; i += 500) await h.producer.sendBatch({ acks: -1, topicMessages: [{ topic: h.stack.topics.appointments, messages: messages.slice(i, i + 500) }] });
 
     const runner = h.runner({ maxBytesPerPartition: 4 * 1024 * 1024 });
     await runner.start();
     await eventually(async () => {
-      const { rows } = await stack.pool.query<{ n: string }>('SELECT count(*) AS n FROM calendar_events');
+      const { rows } = await h.stack.pool.query<{ n: string }>('SELECT count(*) AS n FROM calendar_events');
       expect(Number(rows[0]!.n)).toBe(3_000);
     }, 90_000);
-    const published = (await stack.admin.fetchTopicOffsets(stack.topics.calendar)).reduce((n, p) => n + Number(p.high), 0);
+    const published = (await h.stack.admin.fetchTopicOffsets(h.stack.topics.calendar)).reduce((n, p) => n + Number(p.high), 0);
     expect(published).toBe(3_000);
   });
 });

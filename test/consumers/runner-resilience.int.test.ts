@@ -1,23 +1,13 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createPool } from '../../src/db/index.js';
 import { readLedger } from '../../src/consumers/runtime/index.js';
 import { createMetricsRegistry } from '../../src/metrics/index.js';
 import { createApiKeyTenant } from '../acme/sandbox-tenants.js';
-import { createIsolatedStack, type IsolatedStack } from '../helpers/isolated-stack.js';
-import { appointment, createHarness, eventually, readTopic, type Harness } from './support/harness.js';
+import { appointment, eventually, readTopic, useHarness } from './support/harness.js';
 import { startTcpProxy } from './support/tcp-proxy.js';
 import { DLQ_HEADERS } from '../../src/consumers/runtime/dlq.js';
 
-let stack: IsolatedStack;
-let h: Harness;
-beforeAll(async () => {
-  stack = await createIsolatedStack(inject('stack'));
-  h = await createHarness(stack);
-});
-afterAll(async () => {
-  await h?.close();
-  await stack?.close();
-});
+const h = useHarness();
 
 const appointments = (tenant: string, from: number, count: number) =>
   Array.from({ length: count }, (_, i) => ({ kind: 'appointments' as const, value: appointment({ tenant_id: tenant, acme_id: `apt_${from + i}`, title: `n${from + i}` }) }));
@@ -27,13 +17,13 @@ describe('the consumer runner under failure', () => {
   it('rides out a PostgreSQL outage mid-stream: everything written, nothing in the DLQ', async () => {
     const T = 'res-pg';
     await createApiKeyTenant(h.acme, h.tenants, T);
-    const url = new URL(stack.config.DATABASE_URL);
+    const url = new URL(h.stack.config.DATABASE_URL);
     const proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port || 5432) });
     url.port = String(proxy.port);
-    const pool = createPool({ url: url.toString(), schema: stack.config.DATABASE_SCHEMA, poolMax: 4 });
+    const pool = createPool({ url: url.toString(), schema: h.stack.config.DATABASE_SCHEMA, poolMax: 4 });
     pool.on('error', () => undefined);
     const metrics = createMetricsRegistry({ service: 'test', collectDefault: false });
-    const runner = h.runner({ pool, metrics, groupId: `${stack.id}-outage` });
+    const runner = h.runner({ pool, metrics, groupId: `${h.stack.id}-outage` });
     try {
       await runner.start();
       await h.produce(appointments(T, 0, 10));
@@ -44,8 +34,8 @@ describe('the consumer runner under failure', () => {
       await eventually(async () => expect((await metrics.getSingleMetricAsString('acme_sync_consumer_retries_total'))).toMatch(/acme_sync_consumer_retries_total\{[^}]*\} [1-9]/));
       await proxy.up();
       await eventually(async () => expect(await rowsOf(T)).toHaveLength(30));
-      await eventually(async () => expect((await readLedger(stack.pool, runner.groupId)).find((r) => r.tenantId === T)).toMatchObject({ received: 30, written: 30, dlq: 0, skipped: 0 }));
-      const dlq = (await readTopic(stack, stack.topics.dlq)).filter((r) => r.headers[DLQ_HEADERS.consumerGroup] === runner.groupId);
+      await eventually(async () => expect((await readLedger(h.stack.pool, runner.groupId)).find((r) => r.tenantId === T)).toMatchObject({ received: 30, written: 30, dlq: 0, skipped: 0 }));
+      const dlq = (await readTopic(h.stack, h.stack.topics.dlq)).filter((r) => r.headers[DLQ_HEADERS.consumerGroup] === runner.groupId);
       expect(dlq).toEqual([]);
     } finally {
       await runner.stop();
@@ -57,7 +47,7 @@ describe('the consumer runner under failure', () => {
   it('shares partitions between two runners of one group and loses or repeats nothing across rebalances', async () => {
     const T = 'res-two';
     await createApiKeyTenant(h.acme, h.tenants, T);
-    const groupId = `${stack.id}-pair`;
+    const groupId = `${h.stack.id}-pair`;
     const first = h.runner({ groupId, clientId: 'first' });
     const second = h.runner({ groupId, clientId: 'second' });
     await first.start();
@@ -69,10 +59,10 @@ describe('the consumer runner under failure', () => {
     await h.produce(appointments(T, 30, 15));
     await eventually(async () => expect(await rowsOf(T)).toHaveLength(45));
     // Exactly once in effect: every record counted once, even the ones redelivered after a rebalance.
-    await eventually(async () => expect((await readLedger(stack.pool, groupId)).find((r) => r.tenantId === T)).toMatchObject({ received: 45, written: 45, dlq: 0, skipped: 0 }));
-    const { rows } = await stack.pool.query('SELECT sum(next_offset)::int AS n FROM consumer_offsets WHERE group_id = $1', [groupId]);
+    await eventually(async () => expect((await readLedger(h.stack.pool, groupId)).find((r) => r.tenantId === T)).toMatchObject({ received: 45, written: 45, dlq: 0, skipped: 0 }));
+    const { rows } = await h.stack.pool.query('SELECT sum(next_offset)::int AS n FROM consumer_offsets WHERE group_id = $1', [groupId]);
     // The stored offsets cover the whole topic (earlier tests' records included), no more, no less.
-    const highs = (await stack.admin.fetchTopicOffsets(stack.topics.appointments)).reduce((sum, p) => sum + Number(p.high), 0);
+    const highs = (await h.stack.admin.fetchTopicOffsets(h.stack.topics.appointments)).reduce((sum, p) => sum + Number(p.high), 0);
     expect(rows[0].n).toBe(highs);
     await second.stop();
   });
@@ -82,10 +72,10 @@ describe('the consumer runner under failure', () => {
     await createApiKeyTenant(h.acme, h.tenants, T);
     await h.produce(appointments(T, 0, 1));
     const buggy = { name: 'buggy', inputs: ['appointments'] as const, prepare: async () => { throw new TypeError('x is undefined'); }, apply: async () => ({ written: 0, skipped: 0, outputs: [] }) };
-    const runner = h.runner({ groupId: `${stack.id}-bug`, flow: buggy });
+    const runner = h.runner({ groupId: `${h.stack.id}-bug`, flow: buggy });
     await runner.start();
     await expect(runner.done).rejects.toThrow('x is undefined');
-    const dlq = (await readTopic(stack, stack.topics.dlq)).filter((r) => r.headers[DLQ_HEADERS.consumerGroup] === runner.groupId);
+    const dlq = (await readTopic(h.stack, h.stack.topics.dlq)).filter((r) => r.headers[DLQ_HEADERS.consumerGroup] === runner.groupId);
     expect(dlq).toEqual([]);
   });
 });

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { afterAll, beforeAll, inject } from 'vitest';
 import type { Producer } from 'kafkajs';
 import { pino } from 'pino';
 import { acmeClientsFor } from '../../../src/acme/client.js';
@@ -15,7 +16,7 @@ import { createMetricsRegistry } from '../../../src/metrics/index.js';
 import type { TenantRepository } from '../../../src/tenants/repository.js';
 import type { AcmeAppointmentEvent, AcmeContactEvent } from '../../../src/transforms/types.js';
 import { startSandbox, tenantsOf, type RunningSandbox } from '../../acme/sandbox-tenants.js';
-import type { IsolatedStack } from '../../helpers/isolated-stack.js';
+import { createIsolatedStack, type IsolatedStack } from '../../helpers/isolated-stack.js';
 
 export const silent = pino({ level: 'silent' });
 const T0 = Date.parse('2026-03-10T09:00:00Z');
@@ -98,6 +99,34 @@ export async function createHarness(stack: IsolatedStack): Promise<Harness> {
 }
 
 /** Poll until `check` passes (returns without throwing) or the time is up. */
+/**
+ * One isolated stack and harness for the calling test file: created in beforeAll,
+ * closed (harness, then stack) in afterAll. The returned object stands for the harness
+ * inside tests; touching it outside them (at import time) is a mistake and says so.
+ */
+export function useHarness(): Harness {
+  let harness: Harness | undefined;
+  beforeAll(async () => {
+    const stack = await createIsolatedStack(inject('stack'));
+    try {
+      harness = await createHarness(stack);
+    } catch (err) {
+      await stack.close();
+      throw err;
+    }
+  });
+  afterAll(async () => {
+    await harness?.close();
+    await harness?.stack.close();
+  });
+  return new Proxy({} as Harness, {
+    get(_, property) {
+      if (harness === undefined) throw new Error('useHarness(): the harness exists inside tests and hooks only');
+      return Reflect.get(harness, property);
+    },
+  });
+}
+
 export async function eventually<T>(check: () => Promise<T>, timeoutMs = 45_000): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
