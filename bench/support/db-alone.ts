@@ -1,7 +1,7 @@
 /**
  * The database writes alone: the same sink SQL (upsertCalendarRows,
  * applyActivityFacts) on the same events, grouped as the runner groups them (one
- * transaction per batch, one sink call per tenant in tenant order, 3 batches at a
+ * transaction and one sink call per batch, all its tenants together, 3 batches at a
  * time like partitionsConsumedConcurrently, a key always in the same lane) — no
  * Kafka, no decoding, no flow. The pure transforms run before the clock starts.
  */
@@ -76,14 +76,10 @@ export async function drainDatabaseAlone(stack: IsolatedStack, data: Dataset, fl
   await Promise.all(
     lanes.map(async (lane) => {
       for (let i = 0; i < lane.length; i += batchSize) {
-        const byTenant = new Map<string, Item[]>();
-        for (const item of lane.slice(i, i + batchSize)) byTenant.set(item.tenantId, [...(byTenant.get(item.tenantId) ?? []), item]);
+        const group = lane.slice(i, i + batchSize).map((it) => it.row);
         await withTransaction(stack.pool, async (db) => {
-          for (const tenant of [...byTenant.keys()].sort()) {
-            const group = byTenant.get(tenant)!.map((it) => it.row);
-            if (flow === 'calendar') await upsertCalendarRows(db, group as CalendarRow[]);
-            else await applyActivityFacts(db, group as ActivityFact[]);
-          }
+          if (flow === 'calendar') await upsertCalendarRows(db, group as CalendarRow[]);
+          else await applyActivityFacts(db, group as ActivityFact[]);
         });
       }
     }),

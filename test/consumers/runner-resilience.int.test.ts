@@ -71,7 +71,7 @@ describe('the consumer runner under failure', () => {
     const T = 'res-bug';
     await createApiKeyTenant(h.acme, h.tenants, T);
     await h.produce(appointments(T, 0, 1));
-    const buggy = { name: 'buggy', inputs: ['appointments'] as const, prepare: async () => { throw new TypeError('x is undefined'); }, apply: async () => ({ written: 0, skipped: 0, outputs: [] }) };
+    const buggy = { name: 'buggy', inputs: ['appointments'] as const, prepare: async () => { throw new TypeError('x is undefined'); }, apply: async () => ({ written: new Map(), skipped: new Map(), outputs: [] }) };
     const runner = h.runner({ groupId: `${h.stack.id}-bug`, flow: buggy });
     await runner.start();
     await expect(runner.done).rejects.toThrow('x is undefined');

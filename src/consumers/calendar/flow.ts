@@ -15,6 +15,7 @@ import type { Tenant } from '../../tenants/types.js';
 import { calendarRowsForContacts, updateCalendarCustomers, upsertCalendarRows, type StoredCalendarRow } from '../sinks/calendar.js';
 import { readContacts, upsertContacts, type Queryable } from '../sinks/contacts.js';
 import type { DlqEntry, Flow, FlowContext, InboundRecord, OutputRecord } from '../runtime/types.js';
+import { countBy } from '../runtime/ledger.js';
 import { lockContacts, type ContactLock } from './locks.js';
 
 interface PreparedAppointment {
@@ -28,8 +29,8 @@ export interface CalendarPrepared {
   /** Contacts the contacts table did not know, as Acme's API returned them. */
   fetchedContacts: ContactRow[];
   contacts: ContactRow[];
-  /** Records of tenants whose calendar flow is off. */
-  disabled: number;
+  /** Per tenant, records of tenants whose calendar flow is off. */
+  disabled: Map<string, number>;
 }
 
 export interface CalendarFlowOptions {
@@ -44,7 +45,7 @@ export function createCalendarFlow(options: CalendarFlowOptions): Flow<CalendarP
     name: 'calendar',
     inputs: ['appointments', 'contacts'],
     async prepare(records, ctx) {
-      const ready: CalendarPrepared = { appointments: [], fetchedContacts: [], contacts: [], disabled: 0 };
+      const ready: CalendarPrepared = { appointments: [], fetchedContacts: [], contacts: [], disabled: new Map() };
       const dlq: DlqEntry[] = [];
       const appointments: InboundRecord<AcmeAppointmentEvent>[] = [];
       for (const record of records) {
@@ -65,14 +66,18 @@ export function createCalendarFlow(options: CalendarFlowOptions): Flow<CalendarP
 
       const changedContacts = await upsertContacts(db, [...prepared.contacts, ...prepared.fetchedContacts]);
       const changedByEvents = new Set(changedContacts.map((c) => contactKey(c.tenantId, c.acmeId)));
-      const contactsWritten = newestPerKey(prepared.contacts, (c) => c.acmeVersion).filter((c) => changedByEvents.has(contactKey(c.tenantId, c.acmeId))).length;
+      const contactsWritten = newestPerKey(prepared.contacts, (c) => c.acmeVersion).filter((c) => changedByEvents.has(contactKey(c.tenantId, c.acmeId)));
       outputs.push(...(await refreshCustomers(db, changedContacts, ctx)).map(toOutput));
 
       const changedRows = await applyAppointments(db, prepared.appointments);
       outputs.push(...changedRows.filter(isPublishable).map(toOutput));
-      const written = contactsWritten + changedRows.length;
-      const received = prepared.contacts.length + prepared.appointments.length + prepared.disabled;
-      return { written, skipped: received - written, outputs };
+      const written = countBy([...contactsWritten, ...changedRows], (r) => r.tenantId);
+      // Skipped: per tenant, what was handed to apply (or switched off) and changed nothing.
+      const skipped = new Map(prepared.disabled);
+      const handed = [...prepared.contacts.map((c) => c.tenantId), ...prepared.appointments.map((a) => a.event.tenant_id)];
+      for (const [tenantId, received] of countBy(handed, (id) => id)) skipped.set(tenantId, (skipped.get(tenantId) ?? 0) + received);
+      for (const [tenantId, n] of written) skipped.set(tenantId, (skipped.get(tenantId) ?? 0) - n);
+      return { written, skipped, outputs };
     },
   };
 }
@@ -98,7 +103,7 @@ async function prepareAppointments(records: InboundRecord<AcmeAppointmentEvent>[
     const event = record.value;
     const tenant = (await ctx.tenants.get(event.tenant_id))!;
     if (!tenant.settings.flows.calendar) {
-      ready.disabled++;
+      ready.disabled.set(tenant.id, (ready.disabled.get(tenant.id) ?? 0) + 1);
       continue;
     }
     const invalid = validateAppointment(event);

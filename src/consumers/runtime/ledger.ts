@@ -23,6 +23,16 @@ export function addCounts(a: Readonly<LedgerCounts>, b: Partial<LedgerCounts>): 
   return { received: a.received + (b.received ?? 0), written: a.written + (b.written ?? 0), dlq: a.dlq + (b.dlq ?? 0), skipped: a.skipped + (b.skipped ?? 0) };
 }
 
+/** How many items fall on each key. */
+export function countBy<T>(items: Iterable<T>, keyOf: (item: T) => string): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const item of items) {
+    const key = keyOf(item);
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return counts;
+}
+
 export function isBalanced(c: Readonly<LedgerCounts>): boolean {
   return c.received === c.written + c.dlq + c.skipped;
 }

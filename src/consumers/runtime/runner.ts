@@ -35,7 +35,7 @@ import { kafkaUnavailable } from '../../producers/publisher.js';
 import type { AvroCodec } from '../../registry/index.js';
 import { retry, systemClock, type Clock, type RetryOptions } from '../../retry/index.js';
 import { identityOf, schemaIdOrUnknown, toDlqMessage } from './dlq.js';
-import { EMPTY_COUNTS, addCounts, addToLedger, isBalanced, type LedgerCounts } from './ledger.js';
+import { EMPTY_COUNTS, addCounts, addToLedger, countBy, isBalanced, type LedgerCounts } from './ledger.js';
 import { createConsumerMetrics, type ConsumerMetrics } from './metrics.js';
 import { isBelow, lockNextOffset, readNextOffset, storeNextOffset, type PartitionRef } from './offsets.js';
 import type { DlqEntry, Flow, FlowContext, InboundRecord, OutputRecord } from './types.js';
@@ -81,8 +81,11 @@ interface Prepared {
   /** Every live record, decoded where it could be (for end-to-end latency and freshness). */
   records: InboundRecord[];
   dlq: DlqEntry[];
-  /** Per tenant, the flow's prepared batch. */
-  groups: { tenantId: string; received: number; ready: unknown; dlq: DlqEntry[] }[];
+  /** The flow's prepared batch (all tenants) and the records it sends to the DLQ. */
+  ready: unknown;
+  flowDlq: DlqEntry[];
+  /** Per tenant, the records handed to the flow. */
+  received: Map<string, number>;
 }
 
 export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
@@ -185,19 +188,11 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
 
   async function prepare(records: InboundRecord[]): Promise<Prepared> {
     const admitted = await admit(records);
-    const byTenant = new Map<string, InboundRecord[]>();
-    for (const r of admitted.ok) {
-      const tenantId = identityOf(r).tenantId;
-      const group = byTenant.get(tenantId);
-      if (group === undefined) byTenant.set(tenantId, [r]);
-      else group.push(r);
-    }
-    const groups: Prepared['groups'] = [];
-    for (const [tenantId, group] of byTenant) {
-      const { ready, dlq } = await guard(() => flow.prepare(group, context));
-      groups.push({ tenantId, received: group.length, ready, dlq });
-    }
-    return { records: [...admitted.ok, ...admitted.dlq.map((entry) => entry.record)], dlq: admitted.dlq, groups };
+    const { ready, dlq } = admitted.ok.length === 0 ? { ready: undefined, dlq: [] } : await guard(() => flow.prepare(admitted.ok, context));
+    return {
+      records: [...admitted.ok, ...admitted.dlq.map((entry) => entry.record)], dlq: admitted.dlq,
+      ready, flowDlq: dlq, received: countBy(admitted.ok, (r) => identityOf(r).tenantId),
+    };
   }
 
   /** Transient failures pass through (retry); anything else a flow throws is a bug. */
@@ -267,7 +262,7 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
     const count = (tenantId: string, c: Partial<LedgerCounts>) => counts.set(tenantId, addCounts(counts.get(tenantId) ?? EMPTY_COUNTS, c));
     let written = 0;
     let skipped = 0;
-    const dlq: DlqEntry[] = [...prepared.dlq];
+    const dlq: DlqEntry[] = [...prepared.dlq, ...prepared.flowDlq];
     for (const entry of prepared.dlq) count(identityOf(entry.record).tenantId, { received: 1, dlq: 1 });
 
     await withTransaction(pool, async (db) => {
@@ -276,23 +271,21 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
         storedOffsets.delete(key);
         throw new Refence();
       }
-      const outputs: OutputRecord[] = [];
-      // One lock order for every transaction: flows lock shared rows (touch-point counts,
-      // contacts) per tenant, so two partitions' batches applying tenants in opposite
-      // orders would deadlock (PostgreSQL detects it; the retry costs a second).
-      for (const group of [...prepared.groups].sort((a, b) => (a.tenantId < b.tenantId ? -1 : a.tenantId > b.tenantId ? 1 : 0))) {
-        const result = await guard(() => flow.apply(db, group.ready, context));
-        const tenantCounts = { received: group.received, written: result.written, skipped: result.skipped, dlq: group.dlq.length };
+      // One apply per batch, all tenants together: the sinks take their row locks in one
+      // global order (tenant first), so concurrent batches cannot deadlock on shared rows.
+      const result = prepared.received.size === 0 ? { written: new Map(), skipped: new Map(), outputs: [] } : await guard(() => flow.apply(db, prepared.ready, context));
+      const flowDlq = countBy(prepared.flowDlq, (entry) => identityOf(entry.record).tenantId);
+      for (const [tenantId, received] of prepared.received) {
+        const tenantCounts = { received, written: result.written.get(tenantId) ?? 0, skipped: result.skipped.get(tenantId) ?? 0, dlq: flowDlq.get(tenantId) ?? 0 };
         if (!isBalanced(tenantCounts)) {
           metrics.ledgerImbalance.inc({ flow: flow.name });
-          log.error({ tenantId: group.tenantId, ...tenantCounts }, 'flow outcome does not balance: written + skipped + dlq != received');
+          log.error({ tenantId, ...tenantCounts }, 'flow outcome does not balance: written + skipped + dlq != received');
         }
-        count(group.tenantId, tenantCounts);
-        written += result.written;
-        skipped += result.skipped;
-        dlq.push(...group.dlq);
-        outputs.push(...result.outputs);
+        count(tenantId, tenantCounts);
+        written += tenantCounts.written;
+        skipped += tenantCounts.skipped;
       }
+      const outputs: readonly OutputRecord[] = result.outputs;
       const now = context.now();
       const dlqMessages = dlq.map((entry) => toDlqMessage(entry, { groupId, clientId, attempts, now }));
       await produce([...(await encodeOutputs(outputs)), { topic: topics.dlq, messages: dlqMessages }]);

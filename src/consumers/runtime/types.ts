@@ -52,11 +52,14 @@ export interface DlqEntry {
   error: AcmeSyncError;
 }
 
+/** A count per tenant ID (absent: 0). */
+export type PerTenant = ReadonlyMap<string, number>;
+
 export interface FlowOutcome {
-  /** Records that changed state (written to a table). */
-  written: number;
-  /** Records that changed nothing: stale or duplicate versions. */
-  skipped: number;
+  /** Per tenant, records that changed state (written to a table). */
+  written: PerTenant;
+  /** Per tenant, records that changed nothing: stale or duplicate versions, flows switched off. */
+  skipped: PerTenant;
   dlq: DlqEntry[];
   outputs: OutputRecord[];
 }
@@ -93,12 +96,14 @@ export interface Flow<P = unknown> {
   inputs: readonly TopicKind[];
   /**
    * I/O allowed but no writes: validate, enrich. Records arrive decoded, from ONE
-   * topic-partition, ONE known tenant per call (the runner splits a batch by tenant
-   * for the per-tenant ledger), in offset order. Per-record permanent problems are
+   * topic-partition, of any number of known tenants, in offset order: one call per
+   * batch, whatever the tenants (a call per tenant made a batch over 1,000 tenants
+   * 1,000 rounds of SQL — found by npm run bench). Per-record permanent problems are
    * returned for the DLQ; transient errors throw (→ the runner retries the batch,
    * never DLQs it); anything else thrown stops the runner (a bug, see runner.ts).
-   * The ledger must balance: apply's written + skipped + prepare's dlq.length ===
-   * records.length (the runner logs and counts a mismatch).
+   * The ledger must balance per tenant: apply's written + skipped + prepare's DLQ
+   * entries of the tenant === the tenant's records (the runner logs and counts a
+   * mismatch).
    */
   prepare(records: readonly InboundRecord[], ctx: FlowContext): Promise<{ ready: P; dlq: DlqEntry[] }>;
   /**

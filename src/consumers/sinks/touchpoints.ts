@@ -13,10 +13,11 @@
  * Idempotent on its own by version: a redelivered batch finds every version already
  * stored and changes nothing, whatever the offsets say.
  *
- * Lock order: within one call, facts then counts, each in key order. Several calls in
- * one transaction (the runner applies one call per tenant) must come in tenant order,
- * or two transactions can deadlock on shared count rows; PostgreSQL then aborts one
- * (40P01, retriable) and its batch is retried — exact, but a deadlock_timeout slower.
+ * Lock order: facts then counts, each in key order (tenant first), so concurrent
+ * batches of any mix of tenants cannot deadlock. The runner makes one call per batch;
+ * a caller making several in one transaction must keep them in that order too, or two
+ * transactions can deadlock on shared count rows (PostgreSQL aborts one with 40P01,
+ * retriable, and its batch is retried — exact, but a deadlock_timeout slower).
  */
 import { countDeltas, newestFacts, type ActivityFact, type Channel, type CountedSlot, type SlotDelta } from '../../transforms/touchpoints.js';
 import type { Queryable } from './contacts.js';
@@ -33,6 +34,8 @@ export interface ChangedAggregate extends CountedSlot {
 export interface FactsResult {
   /** Facts stored (a newer version than the one before). */
   written: number;
+  /** The same, per tenant. */
+  writtenByTenant: Map<string, number>;
   /** Facts that changed nothing: older or equal versions, duplicates within the batch. */
   skipped: number;
   changed: ChangedAggregate[];
@@ -106,7 +109,7 @@ function toFact(row: FactRow): ActivityFact {
  */
 export async function applyActivityFacts(db: Queryable, facts: readonly ActivityFact[]): Promise<FactsResult> {
   const batch = newestFacts(facts).sort(byFactKey);
-  if (batch.length === 0) return { written: 0, skipped: facts.length, changed: [] };
+  if (batch.length === 0) return { written: 0, writtenByTenant: new Map(), skipped: facts.length, changed: [] };
   const ids: [string[], string[]] = [batch.map((f) => f.tenantId), batch.map((f) => f.acmeId)];
   await db.query(CLAIM_FACTS, ids);
   const { rows } = await db.query<FactRow>(LOCK_FACTS, ids);
@@ -114,10 +117,12 @@ export async function applyActivityFacts(db: Queryable, facts: readonly Activity
   const changes = batch
     .map((next) => ({ previous: stored.get(factKey(next.tenantId, next.acmeId)) ?? null, next }))
     .filter(({ previous, next }) => previous === null || next.version > previous.version);
-  if (changes.length === 0) return { written: 0, skipped: facts.length, changed: [] };
+  if (changes.length === 0) return { written: 0, writtenByTenant: new Map(), skipped: facts.length, changed: [] };
   await upsertFacts(db, changes.map((c) => c.next));
   const changed = await addCounts(db, countDeltas(changes));
-  return { written: changes.length, skipped: facts.length - changes.length, changed };
+  const writtenByTenant = new Map<string, number>();
+  for (const { next } of changes) writtenByTenant.set(next.tenantId, (writtenByTenant.get(next.tenantId) ?? 0) + 1);
+  return { written: changes.length, writtenByTenant, skipped: facts.length - changes.length, changed };
 }
 
 async function upsertFacts(db: Queryable, facts: readonly ActivityFact[]): Promise<void> {

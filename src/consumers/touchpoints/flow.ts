@@ -10,17 +10,18 @@ import type { Tenant } from '../../tenants/types.js';
 import { channelOf, dayNumber, pickTimeZone, toActivityFact, type ActivityFact } from '../../transforms/touchpoints.js';
 import type { AcmeActivityEvent } from '../../transforms/types.js';
 import type { DlqEntry, Flow, FlowContext, InboundRecord, OutputRecord } from '../runtime/types.js';
+import { countBy } from '../runtime/ledger.js';
 import { applyActivityFacts, type ChangedAggregate } from '../sinks/touchpoints.js';
 
 export interface PreparedTouchpoints {
   facts: ActivityFact[];
-  /** Records of tenants whose touch-point flow is switched off: consumed, counted nowhere. */
-  ignored: number;
+  /** Per tenant, records of tenants whose touch-point flow is switched off: consumed, counted nowhere. */
+  ignored: Map<string, number>;
   /** Per tenant, Acme user ID → our user ID overrides (settings.userMapping), for the outputs. */
   userOverrides: Record<string, Readonly<Record<string, string>>>;
 }
 
-type RecordOutcome = { fact: ActivityFact } | { dlq: DlqEntry } | { ignored: true };
+type RecordOutcome = { fact: ActivityFact } | { dlq: DlqEntry } | { ignored: string };
 
 export function createTouchpointFlow(): Flow<PreparedTouchpoints> {
   return {
@@ -30,20 +31,23 @@ export function createTouchpointFlow(): Flow<PreparedTouchpoints> {
       const zones = createZoneLookup(ctx);
       const tenants = new Map<string, Tenant | undefined>();
       const results = await Promise.all(records.map((record) => prepareOne(record as InboundRecord<AcmeActivityEvent>, ctx, tenants, zones)));
-      const ready: PreparedTouchpoints = { facts: [], ignored: 0, userOverrides: {} };
+      const ready: PreparedTouchpoints = { facts: [], ignored: new Map(), userOverrides: {} };
       const dlq: DlqEntry[] = [];
       for (const result of results) {
         if ('fact' in result) ready.facts.push(result.fact);
         else if ('dlq' in result) dlq.push(result.dlq);
-        else ready.ignored += 1;
+        else ready.ignored.set(result.ignored, (ready.ignored.get(result.ignored) ?? 0) + 1);
       }
       for (const [id, tenant] of tenants) if (tenant) ready.userOverrides[id] = tenant.settings.userMapping.overrides;
       return { ready, dlq };
     },
     async apply(db, prepared, ctx) {
-      const { written, skipped, changed } = await applyActivityFacts(db, prepared.facts);
+      const { writtenByTenant, changed } = await applyActivityFacts(db, prepared.facts);
       const updatedAt = ctx.now();
-      return { written, skipped: skipped + prepared.ignored, outputs: changed.map((aggregate) => toOutput(aggregate, prepared.userOverrides, updatedAt)) };
+      // Skipped: each tenant's facts that changed nothing (older, equal, repeated) and its records of a switched-off flow.
+      const skipped = new Map(prepared.ignored);
+      for (const [tenantId, facts] of countBy(prepared.facts, (f) => f.tenantId)) skipped.set(tenantId, (skipped.get(tenantId) ?? 0) + facts - (writtenByTenant.get(tenantId) ?? 0));
+      return { written: writtenByTenant, skipped, outputs: changed.map((aggregate) => toOutput(aggregate, prepared.userOverrides, updatedAt)) };
     },
   };
 }
@@ -59,7 +63,7 @@ async function prepareOne(
   if (tenant === undefined) {
     return dlqEntry(record, new PermanentError(`Unknown tenant ${event.tenant_id}`, { code: ERROR_CODES.UNKNOWN_TENANT, stage: 'validate', context: { tenantId: event.tenant_id, acmeId: event.acme_id } }));
   }
-  if (!tenant.settings.flows.touchpoints) return { ignored: true };
+  if (!tenant.settings.flows.touchpoints) return { ignored: tenant.id };
   try {
     const timeZone = await zones.of(tenant, event);
     return { fact: toActivityFact(event, { settings: tenant.settings, timeZone }) };

@@ -104,7 +104,7 @@ describe('preparing activity records for the touch-point sink', () => {
 
   it('consumes but counts nothing for a tenant whose touch-point flow is off', async () => {
     const { ready, dlq } = await createTouchpointFlow().prepare([record({ tenant_id: 'tenant-off' })], ctxWith(directory({})));
-    expect(ready).toMatchObject({ facts: [], ignored: 1 });
+    expect(ready).toMatchObject({ facts: [], ignored: new Map([['tenant-off', 1]]) });
     expect(dlq).toEqual([]);
   });
 });

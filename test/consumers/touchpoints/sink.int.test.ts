@@ -57,15 +57,26 @@ describe('the touch-point sink', () => {
     expect(first).toMatchObject({ written: 1, skipped: 0 });
     expect(changedOf(first)).toEqual(['usr_1 2026-03-10 EMAIL=1']);
     const again = await apply([t.fact(), t.fact()]);
-    expect(again).toEqual({ written: 0, skipped: 2, changed: [] });
+    expect(again).toEqual({ written: 0, writtenByTenant: new Map(), skipped: 2, changed: [] });
     expect(await counts(t.id)).toEqual({ 'usr_1 2026-03-10 EMAIL': 1 });
+  });
+
+  it('applies a batch of several tenants in one call and says what it wrote for each', async () => {
+    const a = tenant();
+    const b = tenant();
+    await apply([a.fact({ acmeId: 'act_9' })]);
+    const mixed = await apply([b.fact(), a.fact(), a.fact({ acmeId: 'act_9' }), b.fact({ acmeId: 'act_2', channel: 'PHONE' })]);
+    expect(mixed.writtenByTenant).toEqual(new Map([[a.id, 1], [b.id, 2]]));
+    expect(mixed).toMatchObject({ written: 3, skipped: 1 });
+    expect(await counts(a.id)).toEqual({ 'usr_1 2026-03-10 EMAIL': 2 });
+    expect(await counts(b.id)).toEqual({ 'usr_1 2026-03-10 EMAIL': 1, 'usr_1 2026-03-10 PHONE': 1 });
   });
 
   it('ignores an older version that arrives after a newer one', async () => {
     const t = tenant();
     await apply([t.fact({ version: 3, day: '2026-03-12' })]);
     const stale = await apply([t.fact({ version: 2, day: '2026-03-11' })]);
-    expect(stale).toEqual({ written: 0, skipped: 1, changed: [] });
+    expect(stale).toEqual({ written: 0, writtenByTenant: new Map(), skipped: 1, changed: [] });
     expect(await counts(t.id)).toEqual({ 'usr_1 2026-03-12 EMAIL': 1 });
     expect(await storedFact(t.id, 'act_1')).toMatchObject({ acme_version: '3', day: '2026-03-12' });
   });
@@ -87,7 +98,7 @@ describe('the touch-point sink', () => {
   it('changes no count when an update keeps the user, day and channel', async () => {
     const t = tenant();
     await apply([t.fact()]);
-    expect(await apply([t.fact({ version: 2 })])).toEqual({ written: 1, skipped: 0, changed: [] });
+    expect(await apply([t.fact({ version: 2 })])).toEqual({ written: 1, writtenByTenant: new Map([[t.id, 1]]), skipped: 0, changed: [] });
     expect(await counts(t.id)).toEqual({ 'usr_1 2026-03-10 EMAIL': 1 });
   });
 
@@ -102,9 +113,9 @@ describe('the touch-point sink', () => {
   it('keeps a delete seen before its create, so the late create counts nothing', async () => {
     const t = tenant();
     const del = await apply([t.fact({ version: 2, deleted: true })]);
-    expect(del).toEqual({ written: 1, skipped: 0, changed: [] });
+    expect(del).toEqual({ written: 1, writtenByTenant: new Map([[t.id, 1]]), skipped: 0, changed: [] });
     expect(await storedFact(t.id, 'act_1')).toMatchObject({ acme_version: '2', deleted: true });
-    expect(await apply([t.fact({ version: 1 })])).toEqual({ written: 0, skipped: 1, changed: [] });
+    expect(await apply([t.fact({ version: 1 })])).toEqual({ written: 0, writtenByTenant: new Map(), skipped: 1, changed: [] });
     expect(await counts(t.id)).toEqual({});
   });
 
