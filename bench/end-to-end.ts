@@ -20,8 +20,13 @@ import { fmt, num, percentile, repeat, sleep } from './support/stats.js';
 import { loadTenants } from './webhook-edge.js';
 
 const FALLBACK_MAX_RATE = 2_000;
-/** A search step passes when the edge answers without queueing and the consumer keeps up. */
-const SUSTAINED = { ackP99Ms: 100, tailMs: 1_000 };
+/**
+ * A search step passes when no queue builds anywhere: the edge answers within half a
+ * second at p99 (a queue at the edge grows to seconds within a step) and the last row
+ * is committed within a second of the sender stopping (the consumer keeps up). Not the
+ * latency target itself: that is what the runs at 50 % and 80 % measure.
+ */
+const SUSTAINED = { ackP99Ms: 500, tailMs: 1_000 };
 
 function sustains(r: Awaited<ReturnType<typeof oneRun>>, rate: number): boolean {
   return r.failed === 0 && r.missing === 0 && r.rate >= rate * 0.97 && r.ackP99 <= SUSTAINED.ackP99Ms && r.tailMs <= SUSTAINED.tailMs;

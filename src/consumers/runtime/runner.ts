@@ -395,7 +395,8 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
       stopping.abort(new Abandon('stopping'));
       // Cancel retry waits (an outage must not hold the shutdown); a batch that is
       // working finishes: disconnect() waits for the batch in hand to finish (kafkajs), then leaves the group.
-      await kafkaCommits.flush();
+      // The last informational commit may go out, but an unreachable broker must not hold the shutdown.
+      await Promise.race([kafkaCommits.flush(), new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
       await consumer.disconnect();
       if (ownsProducer) await producer.disconnect();
       settle.resolve();
