@@ -8,8 +8,6 @@
  * crashes its process (an unhandled error in the pipeline is a finding, not a harness
  * problem) is reported as failed and the other drills still run.
  */
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import pg from 'pg';
 import { APICURIO_VERSION, KAFKA_VERSION } from '../scripts/stack/settings.js';
@@ -19,13 +17,12 @@ import { consumerKills } from './consumer-kills.js';
 import { postgresDown } from './postgres-down.js';
 import { webhookAttacks } from './webhook-attacks.js';
 import { webhookFaults } from './webhook-faults.js';
+import { RESULT_PREFIX, runDrillChild } from './support/child.js';
 import { passed, type Drill, type DrillResult, type DrillSize } from './support/drill.js';
 import { formatRow, writeReport } from './support/report.js';
 import { stackEnv, type StackEnv } from './support/stack.js';
 
 const DRILLS: Drill[] = [consumerKills, webhookFaults, postgresDown, acmeDown, webhookAttacks, brokerFailures];
-const RESULT_PREFIX = 'DRILL_RESULT ';
-const SELF = fileURLToPath(import.meta.url);
 
 const program = new Command('drills')
   .option('--ci', 'small sizes (each drill about a minute)')
@@ -62,27 +59,20 @@ const failed = results.filter((r) => !passed(r));
 log(failed.length === 0 ? 'all drills passed' : `${failed.length} drill(s) failed: ${failed.map((r) => r.drill).join(', ')}`);
 process.exit(failed.length === 0 ? 0 : 1);
 
-function runChild(drill: Drill, stack: StackEnv): Promise<DrillResult> {
+async function runChild(drill: Drill, stack: StackEnv): Promise<DrillResult> {
   const started = Date.now();
-  return new Promise((resolve) => {
-    const args = ['--import', 'tsx', SELF, '--child', drill.name, ...(opts.ci ? ['--ci'] : [])];
-    const child = spawn(process.execPath, args, {
-      env: { ...process.env, KAFKA_BROKERS: stack.KAFKA_BROKERS, SCHEMA_REGISTRY_URL: stack.SCHEMA_REGISTRY_URL, DATABASE_URL: stack.DATABASE_URL },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let result: DrillResult | undefined;
-    let lastError = '';
-    const lines = (chunk: Buffer, onLine: (l: string) => void) => chunk.toString('utf8').split('\n').filter(Boolean).forEach(onLine);
-    child.stdout.on('data', (c: Buffer) => lines(c, (l) => (l.startsWith(RESULT_PREFIX) ? (result = JSON.parse(l.slice(RESULT_PREFIX.length))) : log(l))));
-    child.stderr.on('data', (c: Buffer) => lines(c, (l) => {
+  let lastError = '';
+  const { result, code, signal } = await runDrillChild(drill.name, {
+    size, env: stack, onStdout: log,
+    onStderr: (l) => {
       process.stderr.write(`${l}\n`);
       if (/Error/.test(l) && !lastError) lastError = l.trim();
-    }));
-    child.on('exit', (code, signal) => resolve(result ?? {
-      drill: drill.name, events: NaN, lost: NaN, duplicated: NaN, wrong: NaN, dlqExpected: NaN, dlqActual: NaN, durationMs: Date.now() - started, extraOk: false,
-      notes: `the drill's process exited (${signal ?? `code ${code}`}) without a result: ${lastError.slice(0, 300) || 'see the output'}`,
-    }));
+    },
   });
+  return result ?? {
+    drill: drill.name, events: NaN, lost: NaN, duplicated: NaN, wrong: NaN, dlqExpected: NaN, dlqActual: NaN, durationMs: Date.now() - started, extraOk: false,
+    notes: `the drill's process exited (${signal ?? `code ${code}`}) without a result: ${lastError.slice(0, 300) || 'see the output'}`,
+  };
 }
 
 async function versions(): Promise<string> {

@@ -7,30 +7,15 @@
  * drill at a time: the drills kill processes and time outages, and must not share
  * the 2 cores with other test files.
  */
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, inject, it } from 'vitest';
+import { runDrillChild } from '../../drills/support/child.js';
 import { passed, type DrillResult } from '../../drills/support/drill.js';
 
-const DRILLS_ENTRY = fileURLToPath(new URL('../../drills/index.ts', import.meta.url));
-const RESULT_PREFIX = 'DRILL_RESULT ';
-
-function runDrill(name: string): Promise<{ result?: DrillResult; code: number | null; tail: string[] }> {
-  const stack = inject('stack');
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', DRILLS_ENTRY, '--child', name, '--ci'], {
-      env: { ...process.env, KAFKA_BROKERS: stack.KAFKA_BROKERS, SCHEMA_REGISTRY_URL: stack.SCHEMA_REGISTRY_URL, DATABASE_URL: stack.DATABASE_URL },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let result: DrillResult | undefined;
-    const tail: string[] = [];
-    const onLine = (line: string) => {
-      if (line.startsWith(RESULT_PREFIX)) result = JSON.parse(line.slice(RESULT_PREFIX.length)) as DrillResult;
-      else tail.push(line) > 40 && tail.shift();
-    };
-    for (const stream of [child.stdout, child.stderr]) stream.on('data', (chunk: Buffer) => chunk.toString('utf8').split('\n').filter(Boolean).forEach(onLine));
-    child.on('exit', (code) => resolve({ result, code, tail }));
-  });
+async function runDrill(name: string): Promise<{ result?: DrillResult; code: number | null; tail: string[] }> {
+  const tail: string[] = [];
+  const keep = (line: string) => tail.push(line) > 40 && tail.shift();
+  const { result, code } = await runDrillChild(name, { size: 'ci', env: inject('stack'), onStdout: keep, onStderr: keep });
+  return { result, code, tail };
 }
 
 const DRILLS: [string, string][] = [
