@@ -20,6 +20,7 @@
  * retriable, and its batch is retried — exact, but a deadlock_timeout slower).
  */
 import { countDeltas, newestFacts, type ActivityFact, type Channel, type CountedSlot, type SlotDelta } from '../../transforms/touchpoints.js';
+import { countBy } from '../runtime/ledger.js';
 import type { Queryable } from './contacts.js';
 
 export type { Queryable };
@@ -120,9 +121,7 @@ export async function applyActivityFacts(db: Queryable, facts: readonly Activity
   if (changes.length === 0) return { written: 0, writtenByTenant: new Map(), skipped: facts.length, changed: [] };
   await upsertFacts(db, changes.map((c) => c.next));
   const changed = await addCounts(db, countDeltas(changes));
-  const writtenByTenant = new Map<string, number>();
-  for (const { next } of changes) writtenByTenant.set(next.tenantId, (writtenByTenant.get(next.tenantId) ?? 0) + 1);
-  return { written: changes.length, writtenByTenant, skipped: facts.length - changes.length, changed };
+  return { written: changes.length, writtenByTenant: countBy(changes, (c) => c.next.tenantId), skipped: facts.length - changes.length, changed };
 }
 
 async function upsertFacts(db: Queryable, facts: readonly ActivityFact[]): Promise<void> {
