@@ -1,5 +1,5 @@
 # The integration's processes (acme-sync edge | consumers | admin | init | dlq | ...), one image.
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -9,8 +9,10 @@ COPY src ./src
 COPY schemas ./schemas
 RUN npx tsc -p tsconfig.build.json
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production
+# kafkajs 2.2.4 warns on Node 24 with a harmless 1 ms timer (tulios/kafkajs#1751); scripts/node.sh does the same.
+ENV NODE_OPTIONS=--disable-warning=TimeoutNegativeWarning
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
