@@ -70,7 +70,14 @@ export interface EnsureTopicsOptions {
   replicationFactor: number;
 }
 
-/** Create the missing topics (idempotent); returns the full names. */
+/**
+ * Create the missing topics; returns the full names. Safe when several processes start
+ * together: a topic another process created between our listTopics and createTopics
+ * comes back as TOPIC_ALREADY_EXISTS, which kafkajs' createTopics answers with `false`
+ * when every error is that one (kafkajs src/admin/index.js); and every process waits for
+ * all topics to have leaders, not only the ones it created, because a topic that another
+ * process just created is listed before its partitions have leaders.
+ */
 export async function ensureTopics(admin: Admin, options: EnsureTopicsOptions): Promise<TopicNames> {
   const names = topicNames(options.prefix);
   const existing = new Set(await admin.listTopics());
@@ -84,8 +91,8 @@ export async function ensureTopics(admin: Admin, options: EnsureTopicsOptions): 
     // kafkajs' own waitForLeaders retries only LEADER_NOT_AVAILABLE; a KRaft broker
     // answers UNKNOWN_TOPIC_OR_PARTITION until the new topic's metadata reaches it.
     await admin.createTopics({ topics: missing, waitForLeaders: false });
-    await waitForLeaders(admin, missing.map((t) => t.topic));
   }
+  await waitForLeaders(admin, TOPIC_KINDS.map((kind) => names[kind]));
   return names;
 }
 

@@ -30,11 +30,52 @@ export function createRegistry(url: string): SchemaRegistry {
 
 const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
 
-/** PUT /config[/subject]: the compatibility rule, global or per subject. */
+/**
+ * PUT /config[/subject]: the compatibility rule, global or per subject. Safe when several
+ * processes start together: Apicurio creates a subject's rule with a read-then-insert, so
+ * two PUTs racing on a new subject get `409 A rule named 'COMPATIBILITY' already exists`
+ * for the loser (seen on three processes starting at once, issue 13). That answer means
+ * another writer got there first: we read the rule back and are done when it holds our
+ * level, or PUT again (the rule now exists, so the PUT updates it).
+ */
 export async function setCompatibility(url: string, level: Compatibility, subject?: string): Promise<void> {
   const target = subject === undefined ? `${url}/config` : `${url}/config/${encodeURIComponent(subject)}`;
-  const res = await fetchRegistry(target, { method: 'PUT', headers: { 'content-type': CONTENT_TYPE }, body: JSON.stringify({ compatibility: level }) });
-  if (!res.ok) throw registryHttpError(res.status, await res.text(), { subject: subject ?? '(global)' });
+  const context = { subject: subject ?? '(global)' };
+  for (let attempt = 1; ; attempt++) {
+    const res = await fetchRegistry(target, { method: 'PUT', headers: { 'content-type': CONTENT_TYPE }, body: JSON.stringify({ compatibility: level }) });
+    if (res.ok) return;
+    const body = await res.text();
+    if (!isConcurrentWriteConflict(res.status, body)) throw registryHttpError(res.status, body, context);
+    if ((await readCompatibility(target)) === level) return;
+    if (attempt >= 5) throw new TransientError(`Schema registry kept answering ${res.status} to setting ${context.subject}'s compatibility: ${body}`, { code: ERROR_CODES.REGISTRY_UNAVAILABLE, context });
+  }
+}
+
+/** GET /config[/subject]: the level in force, or undefined when the registry has none to show. */
+async function readCompatibility(target: string): Promise<string | undefined> {
+  const res = await fetchRegistry(target, { method: 'GET', headers: { accept: CONTENT_TYPE } });
+  if (!res.ok) return undefined;
+  const body = (await res.json().catch(() => ({}))) as { compatibilityLevel?: string; compatibility?: string };
+  return body.compatibilityLevel ?? body.compatibility;
+}
+
+/**
+ * A 409 is either a schema the compatibility rule refuses (Confluent and Apicurio both
+ * answer `error_code: 409`, Apicurio with a RuleViolationException) or a write that lost
+ * a race with an identical one ("already exists", Apicurio's `error_code: 0`). Only the
+ * first is the caller's problem; the second is success once re-read.
+ */
+export function isConcurrentWriteConflict(status: number, body: string): boolean {
+  if (status !== 409) return false;
+  // The HTTP answer is JSON; the client library's errors carry only its message text.
+  let parsed: { error_code?: unknown; message?: unknown };
+  try {
+    parsed = JSON.parse(body) as typeof parsed;
+  } catch {
+    parsed = { message: body };
+  }
+  const message = typeof parsed.message === 'string' ? parsed.message : '';
+  return parsed.error_code !== 409 && !/incompatib|RuleViolation/i.test(message) && /already exists/i.test(message);
 }
 
 async function fetchRegistry(target: string, init: RequestInit): Promise<Response> {
@@ -46,6 +87,7 @@ async function fetchRegistry(target: string, init: RequestInit): Promise<Respons
 }
 
 function registryHttpError(status: number, body: string, context: Record<string, string>): Error {
+  if (isConcurrentWriteConflict(status, body)) return new TransientError(`Schema registry answered ${status} to a concurrent write: ${body}`, { code: ERROR_CODES.REGISTRY_UNAVAILABLE, context });
   if (status === 409) return new PermanentError(`Schema registry refused an incompatible schema: ${body}`, { code: ERROR_CODES.SCHEMA_INCOMPATIBLE, context });
   if (status >= 500) return new TransientError(`Schema registry answered ${status}`, { code: ERROR_CODES.REGISTRY_UNAVAILABLE, context });
   return new PermanentError(`Schema registry answered ${status}: ${body}`, { code: ERROR_CODES.REGISTRY_UNAVAILABLE, context });
@@ -80,14 +122,28 @@ export async function registerSchemas(registry: SchemaRegistry, options: Registe
     if (file === null) continue;
     const subject = valueSubject(options.topics[kind]);
     await setCompatibility(options.url, options.compatibility, subject);
+    ids[kind] = await registerOne(registry, subject, loadAvroSchema(file), options.compatibility);
+  }
+  return ids;
+}
+
+/**
+ * Register one schema. Registering an identical schema returns its existing ID, so a
+ * write that lost a race with an identical one ("already exists") is simply repeated;
+ * a schema the compatibility rule refuses stays a permanent SCHEMA_INCOMPATIBLE error
+ * carrying the registry's words.
+ */
+async function registerOne(registry: SchemaRegistry, subject: string, schema: string, compatibility: Compatibility): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
     try {
-      const { id } = await registry.register({ type: SchemaType.AVRO, schema: loadAvroSchema(file) }, { subject, compatibility: options.compatibility as never });
-      ids[kind] = id;
+      const { id } = await registry.register({ type: SchemaType.AVRO, schema }, { subject, compatibility: compatibility as never });
+      return id;
     } catch (err) {
+      const status = (err as { status?: number }).status;
+      if (attempt < 5 && status === 409 && isConcurrentWriteConflict(409, (err as Error).message)) continue;
       throw classifyClientError(err, subject);
     }
   }
-  return ids;
 }
 
 /** The schema ID of a Confluent-framed record, or a DecodeError when the frame is wrong. */

@@ -2,7 +2,7 @@ import { SchemaType } from '@kafkajs/confluent-schema-registry';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { ERROR_CODES, DecodeError, PermanentError } from '../../src/errors/index.js';
 import { TOPIC_KINDS, TOPIC_SPECS, valueSubject } from '../../src/kafka/index.js';
-import { createAvroCodec, createRegistry, loadAvroSchema, registerSchemas } from '../../src/registry/index.js';
+import { createAvroCodec, createRegistry, loadAvroSchema, registerSchemas, setCompatibility } from '../../src/registry/index.js';
 import { createIsolatedStack, type IsolatedStack } from '../helpers/isolated-stack.js';
 
 let stack: IsolatedStack;
@@ -82,5 +82,22 @@ describe('the Avro codec', () => {
     const dead = createAvroCodec(createRegistry('http://127.0.0.1:1/apis/ccompat/v7'), stack.schemaIds);
     const framed = Buffer.from([0, 0, 0, 0, 99, 0]);
     await expect(dead.decode(framed)).rejects.toMatchObject({ retriable: true, code: ERROR_CODES.REGISTRY_UNAVAILABLE });
+  });
+});
+
+describe('registration when several processes start at once (issue 13)', () => {
+  it('sets a fresh subject compatibility from many writers at once, and each sees its level', async () => {
+    const subject = `${stack.id}.race-${Date.now()}-value`;
+    await Promise.all(Array.from({ length: 8 }, () => setCompatibility(stack.config.SCHEMA_REGISTRY_URL, 'BACKWARD', subject)));
+    expect((await subjectConfig(subject)).compatibilityLevel).toBe('BACKWARD');
+  });
+
+  it('still refuses a real incompatibility with SCHEMA_INCOMPATIBLE and the registry words', async () => {
+    const topic = `${stack.id}.incompatible-${Date.now()}`;
+    const other = { type: 'record', name: 'Other', fields: [{ name: 'x', type: 'int' }] };
+    await setCompatibility(stack.config.SCHEMA_REGISTRY_URL, 'BACKWARD', valueSubject(topic));
+    await stack.registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(other) }, { subject: valueSubject(topic) });
+    const attempt = registerSchemas(stack.registry, { url: stack.config.SCHEMA_REGISTRY_URL, compatibility: 'BACKWARD', topics: { ...stack.topics, contacts: topic }, kinds: ['contacts'] });
+    await expect(attempt).rejects.toMatchObject({ code: ERROR_CODES.SCHEMA_INCOMPATIBLE, retriable: false, message: expect.stringMatching(/incompatible/i) });
   });
 });
