@@ -1,17 +1,27 @@
 /**
  * What every process does first, in one place: validate config, reach PostgreSQL
- * and run migrations, create missing topics, register the Avro schemas. Each step
- * is idempotent, so any number of processes may start together.
+ * and run migrations, check the master keys, create missing topics, register the Avro
+ * schemas. Each step is idempotent under concurrency, so any number of processes
+ * (several replicas in a rollout, the demo's three) may start together: migrations
+ * queue on an advisory lock (src/db), a topic created by another process counts as
+ * created (src/kafka), a registry write that lost a race to an identical one counts as
+ * done (src/registry); test/bootstrap/concurrent-start.int.test.ts starts three sets of
+ * processes at once, round after round.
+ *
+ * A step that cannot succeed by waiting fails at once with the setting to fix: a
+ * database that does not exist (DATABASE_URL), a master key that does not open its
+ * canary or a tenant's secrets (MASTER_KEYS), a schema the registry refuses.
  */
 import type pg from 'pg';
 import type { Kafka } from 'kafkajs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Config } from './config/index.js';
-import { createPool, ensureDatabase, migrate } from './db/index.js';
+import { createPool, migrate } from './db/index.js';
 import { createKafka, ensureTopics, kafkaOptionsFrom, type TopicNames } from './kafka/index.js';
 import type { Logger } from './logger.js';
 import { createAvroCodec, createRegistry, registerSchemas, type AvroCodec, type SchemaIds } from './registry/index.js';
 import { retry } from './retry/index.js';
+import { checkMasterKeys } from './startup-checks.js';
 
 export interface Runtime {
   config: Config;
@@ -32,12 +42,18 @@ export async function bootstrap(config: Config, logger: Logger): Promise<Runtime
   const onRetry = (step: string) => ({ attempt, delayMs, error }: { attempt: number; delayMs: number; error: unknown }) =>
     logger.warn({ err: error, attempt, delayMs }, `${step}: not ready yet, retrying`);
 
-  const applied = await retry(async () => {
-    await ensureDatabase(config.DATABASE_URL);
-    return migrate({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, logger });
-  }, { ...STARTUP_RETRY, onRetry: onRetry('PostgreSQL') });
+  const applied = await retry(
+    () => migrate({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, logger }),
+    { ...STARTUP_RETRY, onRetry: onRetry('PostgreSQL') },
+  );
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
   const pool = createPool({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, poolMax: config.DATABASE_POOL_MAX, logger });
+  try {
+    await retry(() => checkMasterKeys(pool, config.MASTER_KEYS), { ...STARTUP_RETRY, onRetry: onRetry('PostgreSQL') });
+  } catch (err) {
+    await pool.end();
+    throw err;
+  }
 
   const kafka = createKafka(kafkaOptionsFrom(config, logger));
   const admin = kafka.admin();

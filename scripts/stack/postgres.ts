@@ -6,7 +6,7 @@
 import { execSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import pg from 'pg';
-import { ensureDatabase, migrate } from '../../src/db/index.js';
+import { migrate } from '../../src/db/index.js';
 import { isPortOpen, sleep } from './processes.js';
 import { ADDRESSES, HOST, PG_PORT } from './settings.js';
 
@@ -25,6 +25,28 @@ export async function ensurePostgres(log: (msg: string) => void): Promise<void> 
   await ensureDatabase(ADDRESSES.database);
   const applied = await migrate({ url: ADDRESSES.database, schema: 'public' });
   log(`PostgreSQL ${await postgresVersion()} ready at ${ADDRESSES.database}${applied.length ? ` (applied ${applied.length} migration(s))` : ''}`);
+}
+
+/**
+ * CREATE DATABASE when missing: the local stack's job alone. The integration's processes
+ * never create a database (a typo in DATABASE_URL must not serve an empty one), so this
+ * lives here and not in src/. The server needs CREATEDB rights.
+ */
+export async function ensureDatabase(url: string): Promise<void> {
+  const name = decodeURIComponent(new URL(url).pathname.slice(1));
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (rowCount === 0) await client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`).catch((err: { code?: string }) => {
+      // Created concurrently: duplicate_database, or the catalog's unique index when both raced.
+      if (err.code !== '42P04' && err.code !== '23505') throw err;
+    });
+  } finally {
+    await client.end();
+  }
 }
 
 export async function postgresVersion(): Promise<string> {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { createAdminTokenStore } from '../admin/tokens.js';
 import { loadConfig } from '../config/index.js';
-import { createPool, ensureDatabase, migrate } from '../db/index.js';
+import { createPool, migrate } from '../db/index.js';
 import { createLogger } from '../logger.js';
 import { createSecretBox } from '../tenants/secret-box.js';
 import { createTenantRepository, type TenantRepository } from '../tenants/repository.js';
@@ -11,7 +11,6 @@ import type pg from 'pg';
 async function withTenants<T>(fn: (tenants: TenantRepository, pool: pg.Pool) => Promise<T>): Promise<T> {
   const config = loadConfig();
   const logger = createLogger({ level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, name: 'acme-sync-tenants' });
-  await ensureDatabase(config.DATABASE_URL);
   await migrate({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, logger });
   const pool = createPool({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, poolMax: 2, logger });
   try {

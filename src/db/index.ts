@@ -6,7 +6,7 @@ import { projectPath } from '../paths.js';
 import pg from 'pg';
 import { runner } from 'node-pg-migrate';
 import type { Logger } from 'pino';
-import { ERROR_CODES, TransientError, isRetriable } from '../errors/index.js';
+import { ConfigError, ERROR_CODES, TransientError, isRetriable } from '../errors/index.js';
 
 export const MIGRATIONS_DIR = projectPath('migrations');
 const MIGRATIONS_TABLE = 'pgmigrations';
@@ -40,6 +40,26 @@ export function createPool(options: DatabaseOptions): pg.Pool {
   return pool;
 }
 
+/** PostgreSQL's SQLSTATE for a database that does not exist (invalid_catalog_name). */
+const INVALID_CATALOG_NAME = '3D000';
+
+/**
+ * "database does not exist" becomes a configuration error naming DATABASE_URL (host and
+ * database, never the password): processes never create a database, so a typo in its
+ * name stops start-up instead of serving an empty one (issue 13). The local stack and
+ * the tests' containers create theirs (scripts/stack/postgres.ts). Anything else is
+ * returned as it is.
+ */
+export function explainDatabaseError(err: unknown, url: string): unknown {
+  if ((err as { code?: unknown } | null)?.code !== INVALID_CATALOG_NAME) return err;
+  const target = new URL(url);
+  const database = decodeURIComponent(target.pathname.slice(1)) || '(none)';
+  return new ConfigError([{
+    key: 'DATABASE_URL',
+    message: `database "${database}" does not exist on ${target.hostname}:${target.port || 5432}; fix the name, or create it first (processes never create databases; locally \`npm run stack -- up\` does)`,
+  }]);
+}
+
 /**
  * Apply every pending migration in the schema (creating the schema when missing).
  * node-pg-migrate's own lock is one per database and fails fast when taken; we wait
@@ -48,7 +68,9 @@ export function createPool(options: DatabaseOptions): pg.Pool {
  */
 export async function migrate(options: Pick<DatabaseOptions, 'url' | 'schema' | 'logger'>): Promise<string[]> {
   const client = new pg.Client({ connectionString: options.url });
-  await client.connect();
+  await client.connect().catch((err: unknown) => {
+    throw explainDatabaseError(err, options.url);
+  });
   try {
     await client.query('SELECT pg_advisory_lock(hashtext($1))', [`acme-sync-migrate:${options.schema}`]);
     const applied = await runner({
@@ -89,23 +111,5 @@ export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClie
     throw err;
   } finally {
     client.release();
-  }
-}
-
-/** CREATE DATABASE when missing (the stack and tests call this; the server needs CREATEDB rights). */
-export async function ensureDatabase(url: string): Promise<void> {
-  const target = new URL(url);
-  const name = decodeURIComponent(target.pathname.slice(1));
-  const admin = new URL(url);
-  admin.pathname = '/postgres';
-  const client = new pg.Client({ connectionString: admin.toString() });
-  await client.connect();
-  try {
-    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-    if (rowCount === 0) await client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`).catch((err: { code?: string }) => {
-      if (err.code !== '42P04') throw err; // created concurrently
-    });
-  } finally {
-    await client.end();
   }
 }

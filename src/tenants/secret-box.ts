@@ -36,6 +36,38 @@ function aad(tenantId: string, keyId: string): Buffer {
   return Buffer.from(`acme-sync/tenant-secrets/${FORMAT}\u0000${tenantId}\u0000${keyId}`);
 }
 
+/**
+ * The master-key canary (see migrations/*_master-key-canary.sql): a fixed marker sealed
+ * with one given key (not only the active one) under its own associated data, so a
+ * canary never opens as a tenant's secret or the other way round. `openCanary` is true
+ * only when `key` is the key that sealed it.
+ */
+const CANARY_PLAINTEXT = 'acme-sync master key canary';
+function canaryAad(keyId: string): Buffer {
+  return Buffer.from(`acme-sync/master-key-canary/${FORMAT}\u0000${keyId}`);
+}
+
+export function sealCanary(key: MasterKey): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv(ALGORITHM, key.key, iv);
+  cipher.setAAD(canaryAad(key.id));
+  const body = Buffer.concat([cipher.update(CANARY_PLAINTEXT, 'utf8'), cipher.final()]);
+  return [FORMAT, key.id, iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), body.toString('base64url')].join('.');
+}
+
+export function openCanary(key: MasterKey, ciphertext: string): boolean {
+  const [format, keyId, iv, tag, body, ...rest] = ciphertext.split('.');
+  if (format !== FORMAT || keyId !== key.id || !iv || !tag || body === undefined || rest.length > 0) return false;
+  try {
+    const decipher = createDecipheriv(ALGORITHM, key.key, Buffer.from(iv, 'base64url'));
+    decipher.setAAD(canaryAad(key.id));
+    decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+    return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8') === CANARY_PLAINTEXT;
+  } catch {
+    return false;
+  }
+}
+
 function unreadable(tenantId: string, reason: string): PermanentError {
   return new PermanentError(`Secrets of tenant ${tenantId} cannot be decrypted: ${reason}`, { code: ERROR_CODES.SECRET_UNREADABLE, context: { tenantId } });
 }
