@@ -11,7 +11,7 @@
  *   secrets are sealed with must be configured.
  */
 import type pg from 'pg';
-import { ConfigError, ERROR_CODES, PermanentError } from './errors/index.js';
+import { ConfigError } from './errors/index.js';
 import { openCanary, sealCanary, createSecretBox, type MasterKey } from './tenants/secret-box.js';
 
 interface TenantSample {
@@ -21,11 +21,11 @@ interface TenantSample {
 }
 
 /** One problem per key, worded for the operator; empty when every key opens what it must. */
-export async function masterKeyProblems(db: pg.Pool | pg.Client, keys: readonly MasterKey[], options: { sealMissing: boolean }): Promise<string[]> {
+export async function masterKeyProblems(db: pg.Pool | pg.Client, keys: readonly MasterKey[]): Promise<string[]> {
   const problems: string[] = [];
   for (const key of keys) {
     // Concurrent first starts: the first insert wins, everyone then opens the same row.
-    if (options.sealMissing) await db.query('INSERT INTO master_key_canaries (key_id, ciphertext) VALUES ($1, $2) ON CONFLICT (key_id) DO NOTHING', [key.id, sealCanary(key)]);
+    await db.query('INSERT INTO master_key_canaries (key_id, ciphertext) VALUES ($1, $2) ON CONFLICT (key_id) DO NOTHING', [key.id, sealCanary(key)]);
     const { rows } = await db.query<{ ciphertext: string; created_at: Date }>('SELECT ciphertext, created_at FROM master_key_canaries WHERE key_id = $1', [key.id]);
     const canary = rows[0];
     if (canary !== undefined && !openCanary(key, canary.ciphertext)) {
@@ -53,14 +53,6 @@ export async function masterKeyProblems(db: pg.Pool | pg.Client, keys: readonly 
 
 /** Throws a ConfigError naming MASTER_KEYS when any key fails; see masterKeyProblems. */
 export async function checkMasterKeys(db: pg.Pool | pg.Client, keys: readonly MasterKey[]): Promise<void> {
-  const problems = await masterKeyProblems(db, keys, { sealMissing: true });
+  const problems = await masterKeyProblems(db, keys);
   if (problems.length > 0) throw new ConfigError(problems.map((message) => ({ key: 'MASTER_KEYS', message })));
-}
-
-/** The same check as a readiness probe: a tenant row sealed elsewhere with another key turns /readyz not ready. */
-export function masterKeysReadiness(db: pg.Pool, keys: readonly MasterKey[]): () => Promise<void> {
-  return async () => {
-    const problems = await masterKeyProblems(db, keys, { sealMissing: false });
-    if (problems.length > 0) throw new PermanentError(`MASTER_KEYS: ${problems.join('; ')}`, { code: ERROR_CODES.CONFIG_INVALID });
-  };
 }
