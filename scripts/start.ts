@@ -221,7 +221,7 @@ async function main(): Promise<void> {
   });
   state.supervisor = supervisor;
   for (const name of ['edge', 'consumers', 'admin'] as const) {
-    supervisor.start({ name, command: process.execPath, args: ['--import', 'tsx', 'src/main.ts', name], cwd: ROOT, env });
+    supervisor.start({ name, command: process.execPath, args: ['--import', 'tsx', '--import', './scripts/demo/orphan-guard.ts', 'src/main.ts', name], cwd: ROOT, env });
   }
 
   await Promise.all([waitForReady('edge', PORTS.edge, supervisor), waitForReady('consumers', PORTS.consumers, supervisor), waitForReady('admin', PORTS.admin, supervisor)]);

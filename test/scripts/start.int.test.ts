@@ -8,7 +8,8 @@
  *   - a port taken before it starts: it names the holder and starts nothing;
  *   - a child SIGKILLed: it says so at once with the log's last lines, restarts it, and
  *     SIGTERM then leaves none of the processes it ever started running;
- *   - a child SIGKILLed with no restarts allowed: it stops everything and exits 1.
+ *   - a child SIGKILLed with no restarts allowed: it stops everything and exits 1;
+ *   - the demo itself SIGKILLed (no handler runs): its children still stop themselves.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -142,5 +143,15 @@ describe('npm start (scripts/start.sh)', () => {
     expect(demo.output()).toMatch(/admin EXITED UNEXPECTEDLY \(SIGKILL\)/);
     expect(demo.output()).toContain('admin exited unexpectedly: stopping everything');
     await expectNothingLeft(demo);
+  }, 300_000);
+
+  it('leaves nothing running even when the demo itself is SIGKILLed', async () => {
+    const demo = await startDemo();
+    await untilReady(demo);
+    process.kill(demo.proc.pid!, 'SIGKILL');
+    await demo.exit;
+    const started = pidsStarted(demo.output());
+    // Graceful first; the guard's SIGKILL comes 20 s after the orphaning at the latest.
+    await expect.poll(() => started.filter(({ pid }) => alive(pid)), { timeout: 60_000, interval: 250 }).toEqual([]);
   }, 300_000);
 });
