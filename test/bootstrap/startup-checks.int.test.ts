@@ -129,3 +129,17 @@ describe('start-up with DATABASE_URL naming a database that does not exist', () 
     expect(rowCount).toBe(0);
   });
 });
+
+describe('a start-up step that cannot succeed', () => {
+  it('names the setting that points at the dependency: a schema registry URL that answers 404', async () => {
+    const stack = await freshStack();
+    const wrong = new URL(env.SCHEMA_REGISTRY_URL);
+    wrong.pathname = '/apis/no-such-api/v7';
+    const err = await bootstrap(isolatedConfig(env, stack.id, { SCHEMA_REGISTRY_URL: wrong.toString() }), silent()).then(
+      async (runtime) => { await runtime.close(); return undefined; },
+      (e: Error) => e,
+    );
+    expect(err?.message).toMatch(/^SCHEMA_REGISTRY_URL: Schema registry answered 404/);
+    expect(err).toMatchObject({ retriable: false });
+  });
+});
