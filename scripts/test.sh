@@ -35,6 +35,7 @@ if [ -z "${KAFKA_BROKERS:-}" ] || [ -z "${SCHEMA_REGISTRY_URL:-}" ] || [ -z "${D
   eval "$(npx tsx scripts/stack/index.ts env | sed 's/^/export /')"
 fi
 echo "[test] versions under test:"
+echo "[test]   Node $(node -v) ($(command -v node))"
 npx tsx scripts/stack/index.ts status 2>/dev/null | sed 's/^/[test]   /'
 
 report=.cache/vitest-report.json
