@@ -19,7 +19,7 @@ import type { Config } from '../config/index.js';
 import { createMetricsRegistry } from '../metrics/index.js';
 import { createSecretBox } from '../tenants/secret-box.js';
 import { createTenantRepository } from '../tenants/repository.js';
-import { metricsPlugin, producerPlugin, runtimePlugin, type ProcessOptions } from './plugins.js';
+import { buildProcess, metricsPlugin, producerPlugin, runtimePlugin, type ProcessOptions } from './plugins.js';
 
 export const FLOWS = {
   calendar: (pool: pg.Pool): Flow<any> => createCalendarFlow({ pool }),
@@ -87,21 +87,24 @@ const runnersPlugin = fp<{ options: ConsumersOptions; flows: readonly FlowName[]
     await Promise.allSettled(runners.map((r) => r.stop()));
   });
   await consumerRoutes(app, { pool, metrics: app.metricsRegistry, runners, dashboard: options.dashboard ?? flows.includes('touchpoints'), metricsRoute: false });
-  // Join the groups as the last step of start-up: a failure closes what is open (the caller's close()).
-  await Promise.all(runners.map((r) => r.start()));
 }, { name: 'acme-sync-consumer-runners', dependencies: ['acme-sync-producer'] });
 
 export async function createConsumers(options: ConsumersOptions): Promise<FastifyInstance> {
   const app = Fastify({ logger: false });
-  try {
+  return buildProcess(app, async () => {
     await app.register(runtimePlugin, { options });
     await app.register(metricsPlugin, { registry: options.metrics ?? createMetricsRegistry({ service: 'acme-sync-consumers' }) });
     await app.register(producerPlugin, { logger: options.logger, startupWaitMs: Infinity });
     await app.register(runnersPlugin, { options, flows: options.flows ?? FLOW_NAMES });
-    await app.ready();
-  } catch (err) {
-    await app.close().catch(() => undefined);
-    throw err;
-  }
-  return app;
+  }).then(async (ready) => {
+    // Joining a group can take a session timeout (a dead member's partitions), longer than
+    // fastify's plugin timeout: the runners start once the app is ready; a failure closes it.
+    try {
+      await Promise.all(ready.consumerRunners.map((r) => r.start()));
+    } catch (err) {
+      await ready.close().catch(() => undefined);
+      throw err;
+    }
+    return ready;
+  });
 }

@@ -103,7 +103,14 @@ export const publisherPlugin = fp<Omit<PublisherOptions, 'producer' | 'codec' | 
   app.addHook('onClose', async () => publisher.close());
 }, { name: 'acme-sync-publisher', dependencies: ['acme-sync-producer'] });
 
-/** Register in order, each awaited, so a plugin sees the decorations of those before it. */
-export async function registerAll(app: FastifyInstance, plugins: ReadonlyArray<readonly [plugin: any, options: unknown]>): Promise<void> {
-  for (const [plugin, options] of plugins) await app.register(plugin, options as any);
+/** Build a process on `app` and make it ready; on a failure close what opened, then throw. */
+export async function buildProcess(app: FastifyInstance, build: () => Promise<void>): Promise<FastifyInstance> {
+  try {
+    await build();
+    await app.ready();
+    return app;
+  } catch (err) {
+    await app.close().catch(() => undefined);
+    throw err;
+  }
 }
