@@ -2,7 +2,7 @@
  * The settings page's script, served as /settings/assets/settings.js (an ES module,
  * type-checked with the DOM library; loaded under the page's CSP `script-src 'self'`).
  * It talks to the admin API with the customer's tenant token and writes every server
- * string with textContent, never innerHTML: names, messages and DLQ payloads come from
+ * string with textContent, never parsed as markup: names, messages and DLQ payloads come from
  * Acme and are untrusted. No imports: the browser loads this one file.
  */
 
