@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import type { Producer } from 'kafkajs';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { createAdminApp, type AdminDeps } from '../../src/admin/app.js';
@@ -73,12 +73,13 @@ async function tenantToken(tenantId: string): Promise<string> {
 }
 
 async function waitForBackfill(token: string, tenantId: string) {
-  for (let i = 0; i < 300; i++) {
+  return vi.waitFor(async () => {
     const res = await call(token, { method: 'GET', url: `/admin/tenants/${tenantId}/backfill` });
-    if (res.statusCode === 200 && res.json().status !== 'running') return res.json();
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('backfill did not finish');
+    expect(res.statusCode).toBe(200);
+    const progress = res.json();
+    expect(progress.status, 'the backfill finished').not.toBe('running');
+    return progress;
+  }, { timeout: 15_000, interval: 50 });
 }
 
 describe('tenants through the admin API', () => {

@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, inject, it, vi } from 'vitest';
 import { readLedger } from '../../src/consumers/runtime/index.js';
 import { createApiKeyTenant } from '../acme/sandbox-tenants.js';
 import { TEST_MASTER_KEY } from '../helpers/isolated-stack.js';
-import { appointment, eventually, useHarness } from './support/harness.js';
+import { appointment, useHarness } from './support/harness.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const h = useHarness();
@@ -50,13 +50,13 @@ describe('the consumer process', () => {
       await h.produce(slice);
       // The first kill waits for a first write (mid-stream); the later ones hit whatever the
       // restarted process is doing (starting, joining, writing) with this round's records pending.
-      if (round === 0) await eventually(async () => expect(Object.keys(await rows()).length).toBeGreaterThan(0), 60_000);
+      if (round === 0) await vi.waitFor(async () => expect(Object.keys(await rows()).length).toBeGreaterThan(0), { timeout: 60_000, interval: 200 });
       child.kill('SIGKILL');
       expect(await exited(child)).toBeNull();
       child = startConsumers(groupPrefix);
     }
     await h.produce(events.slice(36));
-    await eventually(async () => expect(await rows(), stderr).toEqual(expected), 90_000);
+    await vi.waitFor(async () => expect(await rows(), stderr).toEqual(expected), { timeout: 90_000, interval: 200 });
     const ledger = (await readLedger(h.stack.pool, `${groupPrefix}.calendar`)).find((r) => r.tenantId === T)!;
     expect(ledger.received).toBe(events.length);
     expect(ledger.received).toBe(ledger.written + ledger.dlq + ledger.skipped);

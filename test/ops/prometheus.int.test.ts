@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { createSecret } from '../../sandbox/src/webhooks/signing.js';
 import { acmeClientsFor } from '../../src/acme/client.js';
@@ -30,7 +30,7 @@ import { createConsumerServer } from '../../src/consumers/server.js';
 import { createTouchpointFlow } from '../../src/consumers/touchpoints/index.js';
 import { createMetricsRegistry, type Registry } from '../../src/metrics/index.js';
 import { startSandbox, seedAccount, type RunningSandbox } from '../acme/sandbox-tenants.js';
-import { eventually, silent } from '../consumers/support/harness.js';
+import { silent } from '../consumers/support/harness.js';
 import { createIsolatedStack, type IsolatedStack } from '../helpers/isolated-stack.js';
 import { eventId, metricValue, sign, startEdge, webhookEvent, type TestEdge } from '../producers/webhooks/harness.js';
 import { ALERTS_FILE, ROOT, dashboardQueries, readAlertRules, underlyingExpression, withGrafanaVariables } from './promql.js';
@@ -87,11 +87,11 @@ async function startPrometheus(targets: Record<string, string>) {
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const started = { url: `http://${listen}`, process: child, dir };
   prometheus = started;
-  await eventually(async () => {
+  await vi.waitFor(async () => {
     if (child.exitCode !== null) throw new Error(`prometheus exited with ${child.exitCode}: ${stderr}`);
     const res = await fetch(`${started.url}/-/ready`);
     if (!res.ok) throw new Error(`prometheus not ready: ${res.status}`);
-  }, 20_000);
+  }, { timeout: 20_000, interval: 200 });
   return started;
 }
 
@@ -123,11 +123,11 @@ const isFinite = (s: Sample) => Number.isFinite(Number(s.value[1]));
 
 /** What Prometheus has scraped of a sum, once it reached at least `min`. */
 async function scraped(expr: string, min: number): Promise<number> {
-  return eventually(async () => {
+  return vi.waitFor(async () => {
     const value = Number((await query(expr))[0]?.value[1] ?? Number.NaN);
     if (!(value >= min)) throw new Error(`${expr} = ${value}, waiting for ${min}`);
     return value;
-  }, 30_000);
+  }, { timeout: 30_000, interval: 200 });
 }
 
 // -- the pipeline ------------------------------------------------------------
@@ -172,7 +172,7 @@ async function deliver(type: string, object: object, secrets = [secret]): Promis
 const consumed = () => metricValue(consumers!.metrics, 'acme_sync_consumer_records_total', {}).then(async (all) => all - (await metricValue(consumers!.metrics, 'acme_sync_consumer_records_total', { outcome: 'fenced' })));
 
 async function allConsumed(): Promise<void> {
-  await eventually(async () => expect(await consumed()).toBe(accepted), 30_000);
+  await vi.waitFor(async () => expect(await consumed()).toBe(accepted), { timeout: 30_000, interval: 200 });
 }
 
 beforeAll(async () => {

@@ -1,9 +1,8 @@
 import { Webhook } from 'standardwebhooks';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createManualClock, createSandbox, type FaultConfig } from '../../sandbox/src/index.js';
 import { appointmentInput, contract, createHarness, type Harness } from './support/harness.js';
 import { startReceiver, type Receiver } from './support/receiver.js';
-import { waitUntil } from './support/wait.js';
 
 let h: Harness;
 let rx: Receiver;
@@ -187,7 +186,7 @@ describe('determinism', () => {
       }
       clock.advance(1000); // late ones become due
       sb.deliveries.flush();
-      await waitUntil(() => sb.deliveries.pendingCount() === 0, 5000, 'deliveries to drain');
+      await vi.waitFor(() => expect(sb.deliveries.pendingCount(), 'deliveries to drain').toBe(0), { timeout: 5_000, interval: 5 });
       const decisions = sb.deliveries.deliveries().map((d) => ({ id: d.id, event: d.event_id, status: d.status, dup: d.duplicate, bad: d.malformed, late: d.late_ms, reorder: d.reorder_by, body: d.body }));
       return { decisions, received: receiver.requests.map((r) => `${String(r.headers['webhook-id'])} ${r.body}`), sent: sb.deliveries.sent() };
     } finally {
