@@ -2,7 +2,7 @@
  * The dashboard and the alert rules against a real Prometheus scraping a real pipeline.
  *
  * In-process on the file's isolated stack: the edge (createEdgeServer) and the consumer
- * runners of both flows with the consumer server, each on a random port; Acme's sandbox
+ * process of both flows (createConsumers), each on a random port; Acme's sandbox
  * serves the REST API the flows enrich from. Signed webhooks go over HTTP to the edge in
  * two waves (so rates and histogram quantiles see increases between scrapes), with a
  * forged signature, an Acme outage while an appointment needs its contact from Acme
@@ -24,11 +24,9 @@ import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { createSecret } from '../../sandbox/src/webhooks/signing.js';
 import { acmeClientsFor } from '../../src/acme/client.js';
-import { createCalendarFlow } from '../../src/consumers/calendar/index.js';
-import { createConsumerRunner, createTenantDirectory, type ConsumerRunner, type Flow } from '../../src/consumers/runtime/index.js';
-import { createConsumerServer } from '../../src/consumers/server.js';
-import { createTouchpointFlow } from '../../src/consumers/touchpoints/index.js';
+import type { ConsumerRunner } from '../../src/consumers/runtime/index.js';
 import { createMetricsRegistry, type Registry } from '../../src/metrics/index.js';
+import { createConsumers } from '../../src/processes/consumers.js';
 import { startSandbox, seedAccount, type RunningSandbox } from '../acme/sandbox-tenants.js';
 import { silent } from '../consumers/support/harness.js';
 import { createIsolatedStack, type IsolatedStack } from '../helpers/isolated-stack.js';
@@ -50,7 +48,7 @@ if (!available) console.warn('test/ops/prometheus.int.test.ts: prometheus is not
 let stack: IsolatedStack;
 let acme: RunningSandbox;
 let edge: TestEdge;
-let consumers: { metrics: Registry; runners: ConsumerRunner[]; app: FastifyInstance } | undefined;
+let consumers: { metrics: Registry; runners: readonly ConsumerRunner[]; app: FastifyInstance } | undefined;
 let prometheus: { url: string; process: ChildProcess; dir: string } | undefined;
 
 const tenantId = `t-ops${Date.now().toString(36)}`;
@@ -134,20 +132,13 @@ async function scraped(expr: string, min: number): Promise<number> {
 
 async function startConsumers(): Promise<NonNullable<typeof consumers>> {
   const metrics = createMetricsRegistry({ service: 'acme-sync-consumers', collectDefault: false });
-  const repository = edge.app.tenantRepository;
-  const clients = acmeClientsFor({ tenants: repository, metrics, retry: { retries: 1, initialDelayMs: 50, maxDelayMs: 100, deadlineMs: 1_000 } });
-  const context = { now: Date.now, tenants: createTenantDirectory({ repository, acme: clients, ttlMs: 1_000 }), acme: clients, logger: silent };
-  const flows: Flow<any>[] = [createCalendarFlow({ pool: stack.pool }), createTouchpointFlow()];
-  const runners = flows.map((flow) =>
-    createConsumerRunner({
-      kafka: stack.kafka, pool: stack.pool, codec: stack.codec, topics: stack.topics, flow, groupId: `${stack.id}.${flow.name}`, context, logger: silent, metrics,
-      sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1_000, retry: { initialDelayMs: 100, maxDelayMs: 300 },
-    }),
-  );
-  const app = await createConsumerServer({ pool: stack.pool, metrics, runners, dashboard: false });
+  const app = await createConsumers({
+    config: stack.config, logger: silent, runtime: stack, metrics, groupIdOf: (flow) => `${stack.id}.${flow}`, dashboard: false,
+    acme: acmeClientsFor({ tenants: edge.app.tenantRepository, metrics, retry: { retries: 1, initialDelayMs: 50, maxDelayMs: 100, deadlineMs: 1_000 } }),
+    tenantCacheTtlMs: 1_000, runner: { sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1_000, retry: { initialDelayMs: 100, maxDelayMs: 300 } },
+  });
   await app.listen({ host: '127.0.0.1', port: 0 });
-  consumers = { metrics, runners, app };
-  await Promise.all(runners.map((r) => r.start()));
+  consumers = { metrics, runners: app.consumerRunners, app };
   return consumers;
 }
 
@@ -230,7 +221,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stopPrometheus();
-  await Promise.all((consumers?.runners ?? []).map((r) => r.stop().catch(() => undefined)));
   await consumers?.app.close();
   await edge?.app.close();
   await acme?.sandbox.close();
