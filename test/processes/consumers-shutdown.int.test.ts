@@ -5,41 +5,17 @@
  * bound is the process's own: SHUTDOWN_GRACE_MS=3000 makes a slower stop exit 1
  * (close-with-grace), so the test asserts exit codes, never durations.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, inject, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { readLedger } from '../../src/consumers/runtime/index.js';
 import { recordKey } from '../../src/kafka/index.js';
 import { createApiKeyTenant } from '../acme/sandbox-tenants.js';
 import { appointment, useHarness } from '../consumers/support/harness.js';
-import { TEST_MASTER_KEY } from '../helpers/isolated-stack.js';
+import { exited, useConsumerProcesses } from '../consumers/support/process.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const h = useHarness();
-const children = new Set<ChildProcess>();
-let stderr = '';
-afterAll(() => {
-  for (const c of children) c.kill('SIGKILL');
-});
-
-function startConsumers(groupPrefix: string, extra: Record<string, string> = {}): ChildProcess {
-  const env = inject('stack');
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'consumers', '--flows', 'calendar'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: {
-      ...process.env, KAFKA_BROKERS: env.KAFKA_BROKERS, SCHEMA_REGISTRY_URL: env.SCHEMA_REGISTRY_URL, DATABASE_URL: env.DATABASE_URL,
-      KAFKA_TOPIC_PREFIX: `${h.stack.id}.`, KAFKA_PARTITIONS: '3', DATABASE_SCHEMA: h.stack.id, MASTER_KEYS: TEST_MASTER_KEY,
-      CONSUMER_GROUP_PREFIX: groupPrefix, CONSUMER_PORT: '0', LOG_LEVEL: 'warn', SHUTDOWN_GRACE_MS: '3000', ...extra,
-    },
-  });
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  return child;
-}
-
-const exited = (child: ChildProcess) => new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))));
+const processes = useConsumerProcesses(h);
+/** The process's own bound on a stop: slower exits 1 (close-with-grace). */
+const startConsumers = (groupPrefix: string) => processes.start(groupPrefix, { LOG_LEVEL: 'warn', SHUTDOWN_GRACE_MS: '3000' });
 
 /** Appointments in batches of 50 until stopped; resolves with how many it sent. */
 function startLoad(tenant: string): { stop(): Promise<number> } {
@@ -75,7 +51,7 @@ describe('stopping the consumers process', () => {
     let child = startConsumers(groupPrefix);
     await vi.waitFor(async () => expect(await received()).toBeGreaterThan(0), { timeout: 60_000, interval: 200 });
     child.kill('SIGTERM');
-    expect(await exited(child), stderr).toBe(0);
+    expect(await exited(child), processes.stderr()).toBe(0);
     const produced = await load.stop();
     // What it committed (PostgreSQL's offsets, written with the records) is exactly what it counted.
     expect(await storedOffsetsSum(groupId)).toBe(await received());
@@ -84,7 +60,7 @@ describe('stopping the consumers process', () => {
     child = startConsumers(groupPrefix);
     await vi.waitFor(async () => expect(await received()).toBe(produced), { timeout: 90_000, interval: 250 });
     child.kill('SIGTERM');
-    expect(await exited(child), stderr).toBe(0);
+    expect(await exited(child), processes.stderr()).toBe(0);
     expect(await storedOffsetsSum(groupId)).toBe(produced);
     const ledger = (await readLedger(h.stack.pool, groupId)).find((r) => r.tenantId === T)!;
     expect(ledger.received).toBe(ledger.written + ledger.dlq + ledger.skipped);
