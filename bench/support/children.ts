@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { ClosedResult, LoadJob, OpenResult } from './load-child.js';
-import { sleep } from './stats.js';
+import { waitUntil } from '../../test/helpers/wait.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const LOAD_CHILD = fileURLToPath(new URL('./load-child.ts', import.meta.url));
@@ -52,13 +52,10 @@ export function freePort(): Promise<number> {
 
 /** Poll a URL until it answers 200 (a process's /readyz). */
 export async function waitForReady(url: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  await waitUntil(async () => {
     const ok = await fetch(url, { signal: AbortSignal.timeout(2_000) }).then((r) => r.ok, () => false);
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`${url} not ready after ${timeoutMs} ms`);
-    await sleep(250);
-  }
+    if (!ok) throw new Error(`${url} not ready after ${timeoutMs} ms`);
+  }, { timeoutMs, intervalMs: 250 });
 }
 
 export async function stopProcess(child: ChildProcess): Promise<void> {

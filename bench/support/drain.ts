@@ -6,7 +6,7 @@
  */
 import type { Admin } from 'kafkajs';
 import type pg from 'pg';
-import { sleep } from './stats.js';
+import { waitUntil } from '../../test/helpers/wait.js';
 
 export type Watermarks = Map<string, bigint>;
 
@@ -37,11 +37,10 @@ export async function storedProgress(pool: pg.Pool, groupIds: readonly string[],
 
 /** Poll until `target` records are stored (or `timeoutMs`); resolves with the time it was seen. */
 export async function waitForStored(pool: pg.Pool, groupIds: readonly string[], marks: Watermarks, target: number, options: { pollMs?: number; timeoutMs?: number } = {}): Promise<number> {
-  const deadline = Date.now() + (options.timeoutMs ?? 600_000);
-  for (;;) {
+  const timeoutMs = options.timeoutMs ?? 600_000;
+  return waitUntil(async () => {
     const done = await storedProgress(pool, groupIds, marks);
-    if (done >= target) return performance.now();
-    if (Date.now() > deadline) throw new Error(`not drained: ${done}/${target} after ${options.timeoutMs ?? 600_000} ms`);
-    await sleep(options.pollMs ?? 50);
-  }
+    if (done < target) throw new Error(`not drained: ${done}/${target} after ${timeoutMs} ms`);
+    return performance.now();
+  }, { timeoutMs, intervalMs: options.pollMs ?? 50 });
 }

@@ -1,6 +1,6 @@
 /**
  * The two edges under load:
- *  - the real one, createEdgeServer (src/producers/edge-server.ts): verify, map to
+ *  - the real one, createEdge (src/processes/edge.ts): verify, map to
  *    Avro, publish through the batching publisher, answer after Kafka acknowledged;
  *  - the same route without Kafka: edge-server takes no publisher from outside, so
  *    this builds the same fastify app around the real webhook plugin
@@ -13,7 +13,7 @@ import { loadConfig, type Config } from '../../src/config/index.js';
 import { createPool } from '../../src/db/index.js';
 import { createLogger } from '../../src/logger.js';
 import { createMetricsRegistry } from '../../src/metrics/index.js';
-import { createEdgeServer } from '../../src/producers/edge-server.js';
+import { createEdge } from '../../src/processes/edge.js';
 import type { EventPublisher } from '../../src/producers/publisher.js';
 import { replyWithError } from '../../src/producers/webhooks/http-errors.js';
 import { createWebhookPlugin, type ObjectFetcher } from '../../src/producers/webhooks/route.js';
@@ -48,9 +48,8 @@ async function listening(app: FastifyInstance): Promise<RunningEdge> {
 
 export async function startKafkaEdge(stack: IsolatedStack, lingerMs: number): Promise<RunningEdge> {
   const config = configWith(stack, { PRODUCER_LINGER_MS: String(lingerMs) });
-  const app = await createEdgeServer({
-    config, logger: createLogger({ level: 'error', name: 'bench-edge' }), codec: stack.codec, topics: stack.topics, kafka: stack.kafka,
-    pool: createPool({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, poolMax: 4 }),
+  const app = await createEdge({
+    config, logger: createLogger({ level: 'error', name: 'bench-edge' }), runtime: { ...stack, config },
     metrics: createMetricsRegistry({ service: 'bench-edge', collectDefault: false }), fetchObject: noFetch,
   });
   return listening(app);

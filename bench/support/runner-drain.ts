@@ -1,24 +1,21 @@
 /**
- * Drains a backlog through the project's real consumer runner and flow, in this
+ * Drains a backlog through the project's real consumers process (createConsumers,
+ * src/processes/consumers.ts: the runner, the flow, the tenant directory), in this
  * process, with a fresh consumer group, and measures it: wall time and this
  * process's CPU from "joined and fetching" (start() resolved: kafkajs' run() returns
  * after the group join) to "PostgreSQL holds the offsets of the last record".
  */
-import { createCalendarFlow } from '../../src/consumers/calendar/index.js';
-import { createConsumerRunner, createTenantDirectory, type AcmeReader, type Flow, type FlowContext } from '../../src/consumers/runtime/index.js';
-import { createTouchpointFlow } from '../../src/consumers/touchpoints/index.js';
+import type { AcmeReader } from '../../src/consumers/runtime/index.js';
 import { ERROR_CODES, PermanentError } from '../../src/errors/index.js';
-import { createProducer } from '../../src/kafka/index.js';
 import { createLogger } from '../../src/logger.js';
 import { createMetricsRegistry, type Registry } from '../../src/metrics/index.js';
-import { createTenantRepository } from '../../src/tenants/repository.js';
-import { createSecretBox } from '../../src/tenants/secret-box.js';
+import { createConsumers, FLOWS, type FlowName } from '../../src/processes/consumers.js';
 import { highWatermarks, total, waitForStored } from './drain.js';
 import { resetFlowState } from './seed.js';
 import type { IsolatedStack } from './stack.js';
 import { startMeter } from './stats.js';
 
-export type FlowName = 'calendar' | 'touchpoints';
+export type { FlowName };
 
 export interface RunnerDrain {
   events: number;
@@ -39,22 +36,16 @@ export interface RunnerDrainOptions {
   partitionsConsumedConcurrently?: number;
 }
 
-/** Everything the consumers process builds around its runners, minus Acme: every user and contact is already in PostgreSQL. */
-export function createBenchContext(stack: IsolatedStack): { context: FlowContext; acmeCalls: () => number } {
+/** Acme is never called: every user and contact is already in PostgreSQL (a call fails the record, and the bench counts it). */
+function benchAcme(): { acme: (tenantId: string) => AcmeReader; acmeCalls: () => number } {
   let calls = 0;
-  const repository = createTenantRepository(stack.pool, createSecretBox(stack.config.MASTER_KEYS));
-  const acme = (): AcmeReader => ({
+  const reader: AcmeReader = {
     async get(type, id) {
       calls++;
       throw new PermanentError(`bench: Acme is not called (${type} ${id})`, { code: ERROR_CODES.ACME_NOT_FOUND, stage: 'enrich' });
     },
-  });
-  const logger = createLogger({ level: process.env.BENCH_LOG_LEVEL ?? 'error', name: 'bench' });
-  return { context: { now: Date.now, tenants: createTenantDirectory({ repository, acme, ttlMs: 60_000 }), acme, logger }, acmeCalls: () => calls };
-}
-
-export function createFlow(stack: IsolatedStack, name: FlowName): Flow<any> {
-  return name === 'calendar' ? createCalendarFlow({ pool: stack.pool }) : createTouchpointFlow();
+  };
+  return { acme: () => reader, acmeCalls: () => calls };
 }
 
 async function metricValue(registry: Registry, name: string, suffix = '', label?: [string, string]): Promise<number> {
@@ -70,21 +61,21 @@ let runs = 0;
 
 export async function drainWithRunner(stack: IsolatedStack, flowName: FlowName, options: RunnerDrainOptions = {}): Promise<RunnerDrain> {
   await resetFlowState(stack);
-  const flow = createFlow(stack, flowName);
-  const marks = await highWatermarks(stack.admin, flow.inputs.map((k) => stack.topics[k]));
+  const marks = await highWatermarks(stack.admin, FLOWS[flowName](stack.pool).inputs.map((k) => stack.topics[k]));
   const target = Math.min(options.limit ?? Infinity, total(marks));
-  const { context } = createBenchContext(stack);
   const metrics = createMetricsRegistry({ service: 'bench', collectDefault: false });
-  const producer = createProducer(stack.kafka);
-  await producer.connect();
   const groupId = `${stack.id}.bench.${flowName}.${++runs}.${Date.now()}`;
-  const runner = createConsumerRunner({
-    kafka: stack.kafka, pool: stack.pool, codec: stack.codec, topics: stack.topics, flow, groupId, context, logger: context.logger, metrics, producer,
-    ...(options.maxBytesPerPartition ? { maxBytesPerPartition: options.maxBytesPerPartition } : {}),
-    ...(options.partitionsConsumedConcurrently ? { partitionsConsumedConcurrently: options.partitionsConsumedConcurrently } : {}),
+  const logger = createLogger({ level: process.env.BENCH_LOG_LEVEL ?? 'error', name: 'bench' });
+  const app = await createConsumers({
+    config: stack.config, logger, runtime: stack, metrics, flows: [flowName], groupIdOf: () => groupId, acme: benchAcme().acme,
+    tenantCacheTtlMs: 60_000, dashboard: false,
+    runner: {
+      ...(options.maxBytesPerPartition ? { maxBytesPerPartition: options.maxBytesPerPartition } : {}),
+      ...(options.partitionsConsumedConcurrently ? { partitionsConsumedConcurrently: options.partitionsConsumedConcurrently } : {}),
+    },
   });
+  const runner = app.consumerRunners[0]!;
   try {
-    await runner.start();
     const meter = startMeter();
     await Promise.race([waitForStored(stack.pool, [groupId], marks, target, { pollMs: 25 }), runner.done.then(() => Promise.reject(new Error('runner stopped')))]);
     const { wallMs, cpuUs } = meter.stop();
@@ -95,7 +86,6 @@ export async function drainWithRunner(stack: IsolatedStack, flowName: FlowName, 
       recordsPerBatch: batches > 0 ? target / batches : NaN, written: await records('written'), skipped: await records('skipped'), dlq: await records('dlq'),
     };
   } finally {
-    await runner.stop().catch(() => undefined);
-    await producer.disconnect().catch(() => undefined);
+    await app.close().catch(() => undefined);
   }
 }

@@ -2,12 +2,8 @@
  * N `acme-sync consumers` processes (the real CLI) in one consumer group per flow,
  * each with its own CONSUMER_PORT; a drill SIGKILLs one and starts it again.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { freePort } from '../../bench/support/children.js';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
+import type { ChildProcess } from 'node:child_process';
+import { freePort, startConsumersProcess } from '../../bench/support/children.js';
 
 export interface ConsumerProcesses {
   readonly count: number;
@@ -24,7 +20,7 @@ export async function startConsumerProcesses(count: number, env: (port: number) 
   const killedByUs = new WeakSet<ChildProcess>();
   let unexpected = 0;
   const start = (i: number) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'consumers'], { cwd: ROOT, env: env(ports[i]!), stdio: ['ignore', 'ignore', 'inherit'] });
+    const child = startConsumersProcess(env(ports[i]!), 'calendar,touchpoints');
     child.on('exit', () => {
       if (!killedByUs.has(child)) unexpected++;
     });

@@ -7,6 +7,7 @@
 import type { FaultConfig, GeneratorRun, Truth } from '../../sandbox/src/index.js';
 import { readDlq } from '../../src/dlq/index.js';
 import type { DrillContext, DrillResult, DrillSize } from './drill.js';
+import { waitUntil } from '../../test/helpers/wait.js';
 import { startDrillPipeline, type DrillPipeline } from './pipeline.js';
 import { createDrillStack, type IsolatedStack } from './stack.js';
 import { compareWithTruth, type Comparison } from './truth.js';
@@ -84,10 +85,9 @@ export async function runGeneratorDrill(spec: GeneratorDrillSpec, ctx: DrillCont
 
 /** Wait until the generator is `fraction` through its budget (by its own status). */
 export async function waitForProgress(run: GeneratorRun, fraction: number): Promise<void> {
-  for (;;) {
+  await waitUntil(() => {
     const status = run.status();
     if (status.state === 'finished' || status.state === 'stopped') return;
-    if (status.events_done >= status.events_total * fraction) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
+    if (status.events_done < status.events_total * fraction) throw new Error(`generator at ${status.events_done}/${status.events_total}`);
+  }, { timeoutMs: Infinity, intervalMs: 200 });
 }

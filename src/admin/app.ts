@@ -57,9 +57,10 @@ function bearerOf(header: string | undefined): string | undefined {
   return /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')?.[1];
 }
 
-export function createAdminApp(deps: AdminDeps): FastifyInstance {
-  const app = Fastify({
-    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
+/** The admin app's fastify instance, before any route: src/processes/admin.ts adds the process's resources to it first. */
+export function createAdminFastify(logger?: Logger): FastifyInstance {
+  return Fastify({
+    ...(logger ? { loggerInstance: logger } : { logger: false }),
     // Refuse unknown fields (400 naming them) instead of silently dropping them; no type coercion of bodies.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     bodyLimit: 64 * 1024,
@@ -67,6 +68,16 @@ export function createAdminApp(deps: AdminDeps): FastifyInstance {
     // authorization code there. We log method, path and status ourselves instead.
     disableRequestLogging: true,
   }) as unknown as FastifyInstance;
+}
+
+export function createAdminApp(deps: AdminDeps): FastifyInstance {
+  const app = createAdminFastify(deps.logger);
+  installAdmin(app, deps);
+  return app;
+}
+
+/** The admin API's hooks and routes on `app`; a new cross-cutting concern is one more register() here. */
+export function installAdmin(app: FastifyInstance, deps: AdminDeps): void {
   app.addHook('onResponse', async (request, reply) => {
     deps.logger?.info({ method: request.method, path: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'admin request');
   });
@@ -128,5 +139,4 @@ export function createAdminApp(deps: AdminDeps): FastifyInstance {
     await root.register(oauthCallbackRoutes);
     await root.register(settingsPageRoutes);
   });
-  return app;
 }

@@ -1,14 +1,8 @@
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { acmeClientsFor, oauthClientOf } from '../acme/client.js';
-import { bootstrap } from '../bootstrap.js';
-import { loadConfig } from '../config/index.js';
-import { createProducer } from '../kafka/index.js';
-import { createLogger } from '../logger.js';
 import { runBackfill, type BackfillProgress } from '../producers/poller/backfill.js';
-import { createEventPublisher } from '../producers/publisher.js';
-import { createSecretBox } from '../tenants/secret-box.js';
-import { createTenantRepository } from '../tenants/repository.js';
+import { createPolling } from '../processes/admin.js';
+import { processContext } from '../processes/run.js';
 
 function parseSince(value: string): string {
   const ms = Date.parse(value);
@@ -41,18 +35,13 @@ export function registerBackfill(program: Command): void {
     .option('--page-size <n>', 'records per Acme page (1-200)', '100')
     .action(async (opts: { tenant: string; since?: string; pageSize: string }) => {
       const since = opts.since === undefined ? null : parseSince(opts.since);
-      const config = loadConfig();
-      const logger = createLogger({ level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, name: 'acme-sync-backfill' });
-      const runtime = await bootstrap(config, logger);
-      const tenants = createTenantRepository(runtime.pool, createSecretBox(config.MASTER_KEYS));
-      if (!(await tenants.get(opts.tenant))) throw new Error(`--tenant: unknown tenant ${opts.tenant}`);
-      const producer = createProducer(runtime.kafka);
-      await producer.connect();
-      const publisher = createEventPublisher({ producer, codec: runtime.codec, topics: runtime.topics, lingerMs: config.PRODUCER_LINGER_MS });
-      const clientFor = acmeClientsFor({
-        tenants, pool: runtime.pool, logger,
-        ...oauthClientOf(config),
-      });
+      const { config, logger } = processContext('acme-sync-backfill', true);
+      const app = await createPolling({ config, logger });
+      const { tenants, eventPublisher: publisher, acmeClientFor: clientFor, runtime } = app;
+      if (!(await tenants.get(opts.tenant))) {
+        await app.close();
+        throw new Error(`--tenant: unknown tenant ${opts.tenant}`);
+      }
       const bar = new cliProgress.SingleBar(
         { format: 'backfill {tenant} | {type} | pages {pages} | records {value} | {rate} records/s | {duration_formatted}', hideCursor: true },
         cliProgress.Presets.shades_classic,
@@ -73,9 +62,7 @@ export function registerBackfill(program: Command): void {
         );
       } finally {
         bar.stop();
-        await publisher.close();
-        await producer.disconnect();
-        await runtime.close();
+        await app.close();
       }
       console.log(summary(result, (performance.now() - started) / 1000));
       if (result.status !== 'succeeded') process.exitCode = 1;

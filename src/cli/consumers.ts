@@ -1,28 +1,12 @@
 import type { Command } from 'commander';
-import { acmeClientsFor, oauthClientOf } from '../acme/client.js';
-import { bootstrap } from '../bootstrap.js';
-import { loadConfig } from '../config/index.js';
-import { createCalendarFlow } from '../consumers/calendar/index.js';
-import { createConsumerRunner, createTenantDirectory, type ConsumerRunner, type Flow } from '../consumers/runtime/index.js';
-import { createConsumerServer } from '../consumers/server.js';
-import { createTouchpointFlow } from '../consumers/touchpoints/index.js';
-import { createProducer } from '../kafka/index.js';
-import { createLogger } from '../logger.js';
-import { createMetricsRegistry } from '../metrics/index.js';
-import { createSecretBox } from '../tenants/secret-box.js';
-import { createTenantRepository } from '../tenants/repository.js';
-import type pg from 'pg';
+import { createConsumers, FLOW_NAMES, type FlowName } from '../processes/consumers.js';
+import { processContext, serve } from '../processes/run.js';
 
-const FLOWS: Readonly<Record<string, (pool: pg.Pool) => Flow<any>>> = {
-  calendar: (pool) => createCalendarFlow({ pool }),
-  touchpoints: () => createTouchpointFlow(),
-};
-
-function parseFlows(value: string): string[] {
+export function parseFlows(value: string): FlowName[] {
   const names = value.split(',').map((s) => s.trim()).filter(Boolean);
-  const unknown = names.filter((n) => !(n in FLOWS));
-  if (names.length === 0 || unknown.length > 0) throw new Error(`--flows: expected a comma list of ${Object.keys(FLOWS).join(', ')} (got ${JSON.stringify(value)})`);
-  return [...new Set(names)];
+  const unknown = names.filter((n) => !(FLOW_NAMES as string[]).includes(n));
+  if (names.length === 0 || unknown.length > 0) throw new Error(`--flows: expected a comma list of ${FLOW_NAMES.join(', ')} (got ${JSON.stringify(value)})`);
+  return [...new Set(names)] as FlowName[];
 }
 
 /**
@@ -35,56 +19,12 @@ export function registerConsumers(program: Command): void {
   program
     .command('consumers')
     .description('run the transform consumers (calendar, touch-points) with /metrics, /healthz, /readyz and the dashboard query')
-    .option('--flows <list>', 'comma list of flows to run', 'calendar,touchpoints')
+    .option('--flows <list>', 'comma list of flows to run', FLOW_NAMES.join(','))
     .action(async (opts: { flows: string }) => {
-      const names = parseFlows(opts.flows);
-      const config = loadConfig();
-      const logger = createLogger({ level: config.LOG_LEVEL, name: 'acme-sync-consumers' });
-      const runtime = await bootstrap(config, logger);
-      const metrics = createMetricsRegistry({ service: 'acme-sync-consumers' });
-      const repository = createTenantRepository(runtime.pool, createSecretBox(config.MASTER_KEYS));
-      const acme = acmeClientsFor({ tenants: repository, logger, metrics, pool: runtime.pool, stages: { get: 'enrich' }, ...oauthClientOf(config) });
-      const context = { now: Date.now, tenants: createTenantDirectory({ repository, acme }), acme, logger };
-      const producer = createProducer(runtime.kafka);
-      await producer.connect();
-      const runners: ConsumerRunner[] = names.map((name) =>
-        createConsumerRunner({
-          kafka: runtime.kafka, pool: runtime.pool, codec: runtime.codec, topics: runtime.topics, flow: FLOWS[name]!(runtime.pool),
-          groupId: `${config.CONSUMER_GROUP_PREFIX}.${name}`, context, logger, metrics, producer,
-        }),
-      );
-      const app = await createConsumerServer({ pool: runtime.pool, metrics, runners, dashboard: names.includes('touchpoints') });
-      await app.listen({ host: config.HTTP_HOST, port: config.CONSUMER_PORT });
-
-      let stopping = false;
-      const shutdown = async (code: number): Promise<never> => {
-        await Promise.allSettled(runners.map((r) => r.stop()));
-        await producer.disconnect().catch(() => undefined);
-        await app.close().catch(() => undefined);
-        await runtime.close().catch(() => undefined);
-        process.exit(code);
-      };
-      for (const runner of runners) {
-        runner.done.catch((err: unknown) => {
-          logger.fatal({ err, groupId: runner.groupId }, 'a consumer runner gave up: exiting');
-          if (!stopping) {
-            stopping = true;
-            void shutdown(1);
-          }
-        });
-      }
-      const onSignal = (signal: NodeJS.Signals): void => {
-        if (stopping) {
-          logger.warn({ signal }, 'second signal: exiting now');
-          process.exit(1);
-        }
-        stopping = true;
-        logger.info({ signal }, 'shutting down: finishing the batches in hand');
-        void shutdown(0);
-      };
-      process.on('SIGTERM', onSignal);
-      process.on('SIGINT', onSignal);
-      await Promise.all(runners.map((r) => r.start()));
-      logger.info({ flows: names, port: config.CONSUMER_PORT }, 'consumers running');
+      const flows = parseFlows(opts.flows);
+      const { config, logger } = processContext('acme-sync-consumers');
+      const app = await createConsumers({ config, logger, flows });
+      await serve(app, { what: 'consumers', config, logger, port: config.CONSUMER_PORT, failed: app.consumersFailed });
+      logger.info({ flows }, 'consumers running');
     });
 }

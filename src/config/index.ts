@@ -77,7 +77,36 @@ export const SETTINGS = {
   ADMIN_BOOTSTRAP_TOKEN: setting(z.string().refine((s) => s === '' || s.length >= 24, 'expected empty or at least 24 characters'), '', 'Operator token accepted by the admin API besides stored tokens (empty: none)'),
   ADMIN_RATE_LIMIT_PER_MINUTE: setting(positiveInt, '300', 'Admin API requests per minute per token'),
   POLL_CONCURRENCY: setting(positiveInt, '4', 'Tenants polled at the same time by one process'),
+  // Operational tunables: the defaults are the values the benchmarks and drills were run with.
+  SHUTDOWN_GRACE_MS: setting(positiveInt, '10000', 'After SIGTERM/SIGINT a process finishes its work in hand for at most this long, then exits non-zero'),
+  CONSUMER_SESSION_TIMEOUT_MS: setting(positiveInt, '30000', 'Kafka consumer session.timeout.ms: a member silent this long is removed from its group'),
+  CONSUMER_HEARTBEAT_INTERVAL_MS: setting(positiveInt, '3000', 'Kafka consumer heartbeat.interval.ms (at most a third of the session timeout)'),
+  CONSUMER_MAX_WAIT_MS: setting(positiveInt, '500', "Kafka fetch.max.wait.ms: how long a fetch waits for data; a stop waits for the fetch in flight (Kafka's default 500 ms; kafkajs' 5 s held shutdowns)"),
+  CONSUMER_PARTITIONS_IN_FLIGHT: setting(positiveInt, '3', 'Partitions one consumer group member processes at the same time (kafkajs partitionsConsumedConcurrently)'),
+  CONSUMER_MAX_BYTES_PER_PARTITION: setting(positiveInt, '1048576', 'Kafka max.partition.fetch.bytes: largest fetch per partition, i.e. the size of one batch'),
+  CONSUMER_RETRY_INITIAL_MS: setting(positiveInt, '200', 'First backoff before a batch is retried after a transient failure (retries are unlimited)'),
+  CONSUMER_RETRY_MAX_MS: setting(positiveInt, '10000', 'Longest backoff between retries of a batch'),
+  CONSUMER_TENANT_CACHE_TTL_MS: setting(nonNegativeInt, '30000', 'How long the consumers cache a tenant and its Acme users (a settings change shows up within this)'),
+  EDGE_TENANT_CACHE_TTL_MS: setting(nonNegativeInt, '5000', "How long the edge caches a tenant's webhook secrets and status"),
+  WEBHOOK_ACK_TIMEOUT_MS: setting(positiveInt, '4000', 'A webhook whose Kafka write is not acknowledged by then answers 503 (Acme retries what it does not see answered within 5 s)'),
+  WEBHOOK_FETCH_RETRIES: setting(nonNegativeInt, '2', 'Retries of a thin-payload fetch from Acme while a webhook waits'),
+  WEBHOOK_FETCH_TIMEOUT_MS: setting(positiveInt, '2000', 'Timeout of one thin-payload request to Acme'),
+  WEBHOOK_FETCH_DEADLINE_MS: setting(positiveInt, '2500', 'Time budget of a thin-payload fetch with its retries (under the webhook ack timeout)'),
+  ACME_RETRIES: setting(nonNegativeInt, '8', 'Retries of an Acme API request (poller, backfill, enrichment) after 429/5xx/timeouts'),
+  ACME_RETRY_DEADLINE_MS: setting(positiveInt, '60000', 'Time budget of one Acme API request with its retries'),
 } as const;
+
+/**
+ * Rules between settings, checked after each one parsed on its own.
+ * Heartbeat: Kafka's docs for heartbeat.interval.ms ("should be set no higher than 1/3 of session.timeout.ms").
+ * Ack timeout: Acme retries any webhook not answered within 5 s (schemas/acme-openapi.yaml, webhook responses).
+ */
+const CROSS_CHECKS: ReadonlyArray<{ key: keyof typeof SETTINGS; check: (c: Record<string, any>) => string | undefined }> = [
+  { key: 'CONSUMER_HEARTBEAT_INTERVAL_MS', check: (c) => (c.CONSUMER_HEARTBEAT_INTERVAL_MS * 3 > c.CONSUMER_SESSION_TIMEOUT_MS ? `must be at most a third of CONSUMER_SESSION_TIMEOUT_MS (${c.CONSUMER_SESSION_TIMEOUT_MS})` : undefined) },
+  { key: 'CONSUMER_RETRY_MAX_MS', check: (c) => (c.CONSUMER_RETRY_MAX_MS < c.CONSUMER_RETRY_INITIAL_MS ? `must not be below CONSUMER_RETRY_INITIAL_MS (${c.CONSUMER_RETRY_INITIAL_MS})` : undefined) },
+  { key: 'WEBHOOK_ACK_TIMEOUT_MS', check: (c) => (c.WEBHOOK_ACK_TIMEOUT_MS >= 5_000 ? 'must be under 5000: Acme retries a webhook it has not seen answered within 5 s' : undefined) },
+  { key: 'WEBHOOK_FETCH_DEADLINE_MS', check: (c) => (c.WEBHOOK_FETCH_DEADLINE_MS >= c.WEBHOOK_ACK_TIMEOUT_MS ? `must be under WEBHOOK_ACK_TIMEOUT_MS (${c.WEBHOOK_ACK_TIMEOUT_MS})` : undefined) },
+];
 
 type Settings = typeof SETTINGS;
 export type Config = { readonly [K in keyof Settings]: z.output<Settings[K]['schema']> };
@@ -96,6 +125,12 @@ export function loadConfig(env: Env = process.env): Config {
     const parsed = s.schema.safeParse(raw);
     if (parsed.success) out[key] = parsed.data;
     else issues.push({ key, message: `${parsed.error.issues.map((i) => i.message).join('; ')} (got ${describeValue(key, raw)})` });
+  }
+  if (issues.length === 0) {
+    for (const { key, check } of CROSS_CHECKS) {
+      const message = check(out);
+      if (message !== undefined) issues.push({ key, message });
+    }
   }
   if (issues.length > 0) throw new ConfigError(issues);
   return Object.freeze(out) as Config;

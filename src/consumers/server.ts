@@ -1,7 +1,8 @@
 /**
  * The consumer process's small HTTP server: /metrics, /healthz (alive), /readyz (every
  * runner joined its group and PostgreSQL answers) and the touch-point dashboard query
- * (helper C2's route plugin).
+ * (helper C2's route plugin). `consumerRoutes` adds them to the process's app
+ * (src/processes/consumers.ts); `createConsumerServer` is the same on a bare app.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import type pg from 'pg';
@@ -17,13 +18,14 @@ export interface ConsumerServerOptions {
   runners: readonly ConsumerRunner[];
   /** Serve the touch-point dashboard query (when the touch-point flow runs here). */
   dashboard?: boolean;
+  /** Serve GET /metrics (false when the app has it already). */
+  metricsRoute?: boolean;
 }
 
-export async function createConsumerServer(options: ConsumerServerOptions): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false });
+export async function consumerRoutes(app: FastifyInstance, options: ConsumerServerOptions): Promise<void> {
   // acme_sync_consumer_runner_ready{group}: the alert on a consumer group without members.
   registerRunnerMetrics(options.metrics, options.runners);
-  app.get('/metrics', async (_request, reply) => reply.type(options.metrics.contentType).send(await options.metrics.metrics()));
+  if (options.metricsRoute !== false) app.get('/metrics', async (_request, reply) => reply.type(options.metrics.contentType).send(await options.metrics.metrics()));
   const checks: Record<string, () => Promise<unknown>> = { postgres: () => options.pool.query('SELECT 1') };
   for (const runner of options.runners) {
     checks[runner.groupId] = async () => {
@@ -32,5 +34,10 @@ export async function createConsumerServer(options: ConsumerServerOptions): Prom
   }
   registerHealthRoutes(app, checks);
   if (options.dashboard !== false) await app.register(createDashboardRoutes({ db: options.pool }));
+}
+
+export async function createConsumerServer(options: ConsumerServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false });
+  await consumerRoutes(app, options);
   return app;
 }

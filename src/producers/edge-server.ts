@@ -1,59 +1,51 @@
 /**
  * The edge process's HTTP app: Acme's webhooks in, Avro events on Kafka out.
  *
- * Each resource is a plugin that decorates the app and releases what it holds in
- * onClose, so `app.close()` is the whole shutdown: fastify first stops accepting and
- * lets in-flight requests finish (they still have Kafka), then the onClose hooks run in
- * reverse order — the publisher flushes what is queued, the producer disconnects, the
- * pool ends.
+ * Built from the process resources of src/processes/plugins.ts (each a fastify plugin
+ * that releases what it holds in onClose), so `app.close()` is the whole shutdown:
+ * fastify first stops accepting and lets in-flight requests finish (they still have
+ * Kafka), then the onClose hooks run in reverse order — the publisher flushes what is
+ * queued, the producer disconnects, the pool ends.
  *
- *   metricsRegistry  prom-client registry + GET /metrics
- *   pgPool           PostgreSQL pool                     (owned: ended on close)
- *   tenantRepository tenants with decrypted secrets
- *   tenantCache      5 s in-process cache over tenantRepository
- *   kafkaProducer    idempotent producer (acks=all)     (disconnected on close)
- *   eventPublisher   batching publisher over it          (flushed on close)
+ *   runtimePlugin    config, Kafka client, topics, codec, pool
+ *   metricsPlugin    prom-client registry + GET /metrics
+ *   databasePlugin   the edge's PostgreSQL pool           (owned: ended on close)
+ *                    tenants with decrypted secrets, cached for EDGE_TENANT_CACHE_TTL_MS
+ *   producerPlugin   idempotent producer (acks=all)       (disconnected on close)
+ *   publisherPlugin  batching publisher over it           (flushed on close)
  *   GET /healthz     the process is alive
  *   GET /readyz      Kafka, schema registry and PostgreSQL answer
  *   POST /webhooks/acme/:tenant
  */
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
-import type { Kafka, Producer } from 'kafkajs';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Kafka } from 'kafkajs';
 import type pg from 'pg';
 import { createAcmeClient, oauthClientOf, type AcmeClient } from '../acme/client.js';
 import type { Config } from '../config/index.js';
 import { createPool } from '../db/index.js';
-import { createKafka, createProducer, kafkaOptionsFrom, type TopicNames } from '../kafka/index.js';
+import { createKafka, kafkaOptionsFrom, type TopicNames } from '../kafka/index.js';
 import { registerHealthRoutes } from '../http/health.js';
 import type { Logger } from '../logger.js';
 import { counter, createMetricsRegistry, histogram, type Registry } from '../metrics/index.js';
+import { metricsPlugin, producerPlugin, publisherPlugin, runtimePlugin } from '../processes/plugins.js';
 import type { AvroCodec } from '../registry/index.js';
 import { createTenantRepository, type TenantRepository } from '../tenants/repository.js';
 import { createSecretBox } from '../tenants/secret-box.js';
-import { createEventPublisher, type EventPublisher, type PublisherOptions } from './publisher.js';
+import type { PublisherOptions } from './publisher.js';
 import { replyWithError } from './webhooks/http-errors.js';
 import { createWebhookPlugin, type ObjectFetcher } from './webhooks/route.js';
 import { createTenantCache, type TenantCache } from './webhooks/tenant-cache.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
-    metricsRegistry: Registry;
     pgPool: pg.Pool;
     tenantRepository: TenantRepository;
     tenantCache: TenantCache;
-    kafkaProducer: Producer;
-    /** False until the producer connected, and again after it disconnected. */
-    isKafkaProducerConnected: () => boolean;
-    eventPublisher: EventPublisher;
   }
 }
 
-/**
- * Acme answers "any other answer (or none within 5 s) is retried" (the contract's
- * webhook responses): a Kafka write not acknowledged by then is reported as 503
- * before Acme gives up on the request, so the outcome we count is the one Acme saw.
- */
-export const WEBHOOK_ACK_TIMEOUT_MS = 4_000;
+/** The edge starts without Kafka (webhooks answer 503, /readyz says why) after waiting this long for it. */
 const STARTUP_CONNECT_WAIT_MS = 5_000;
 
 export interface EdgeServerOptions {
@@ -71,90 +63,46 @@ export interface EdgeServerOptions {
   /** How thin payloads are fetched. Default: an AcmeClient per tenant. */
   fetchObject?: ObjectFetcher;
   publisher?: Partial<Pick<PublisherOptions, 'ackTimeoutMs' | 'maxBatch' | 'onBatch'>>;
+  /** Default: config.EDGE_TENANT_CACHE_TTL_MS. */
   tenantCacheTtlMs?: number;
   readinessTimeoutMs?: number;
 }
 
-/** Decorations must be visible to sibling plugins: what fastify-plugin does, without the dependency. */
-function shared<T extends FastifyPluginAsync>(plugin: T): T {
-  Object.assign(plugin, { [Symbol.for('skip-override')]: true });
-  return plugin;
-}
-
-const metricsPlugin = (registry: Registry) =>
-  shared(async (app) => {
-    app.decorate('metricsRegistry', registry);
-    app.get('/metrics', async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
-    app.addHook('onClose', async () => registry.clear());
-  });
-
 const databasePlugin = (options: EdgeServerOptions) =>
-  shared(async (app) => {
+  fp(async (app) => {
     const { config, logger } = options;
     const pool = options.pool ?? createPool({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, poolMax: config.DATABASE_POOL_MAX, logger });
     const tenants = createTenantRepository(pool, createSecretBox(config.MASTER_KEYS));
     app.decorate('pgPool', pool);
     app.decorate('tenantRepository', tenants);
-    app.decorate('tenantCache', createTenantCache({ load: (id) => tenants.getWithSecrets(id), ttlMs: options.tenantCacheTtlMs ?? 5_000, ...(options.now ? { now: options.now } : {}) }));
+    app.decorate('tenantCache', createTenantCache({ load: (id) => tenants.getWithSecrets(id), ttlMs: options.tenantCacheTtlMs ?? config.EDGE_TENANT_CACHE_TTL_MS, ...(options.now ? { now: options.now } : {}) }));
     app.addHook('onClose', async () => pool.end());
   });
 
 /**
- * The producer connects at start-up; when Kafka is not there yet the edge still starts
- * (webhooks answer 503, /readyz says why) and keeps trying in the background.
+ * Acme answers "any other answer (or none within 5 s) is retried" (the contract's
+ * webhook responses): a Kafka write not acknowledged within WEBHOOK_ACK_TIMEOUT_MS is
+ * reported as 503 before Acme gives up on the request, so the outcome we count is the one Acme saw.
  */
-const kafkaPlugin = (options: EdgeServerOptions, kafka: Kafka) =>
-  shared(async (app) => {
-    const producer = createProducer(kafka);
-    let connected = false;
-    producer.on(producer.events.CONNECT, () => (connected = true));
-    producer.on(producer.events.DISCONNECT, () => (connected = false));
-    let closing = false;
-    let timer: NodeJS.Timeout | undefined;
-    const connect = async (delayMs: number): Promise<void> => {
-      try {
-        await producer.connect();
-        if (closing) await producer.disconnect(); // connected after close() began
-      } catch (err) {
-        if (closing) return;
-        options.logger.warn({ err, retryInMs: delayMs }, 'Kafka producer cannot connect yet');
-        timer = setTimeout(() => void connect(Math.min(delayMs * 2, 10_000)), delayMs);
-      }
-    };
-    // Wait a little for the first connection (the usual case: Kafka is up), never for long.
-    let startupWait: NodeJS.Timeout | undefined;
-    await Promise.race([connect(500), new Promise<void>((resolve) => (startupWait = setTimeout(resolve, STARTUP_CONNECT_WAIT_MS)))]);
-    clearTimeout(startupWait);
-    const batches = counter(app.metricsRegistry, { name: 'acme_sync_edge_kafka_batches_total', help: 'Kafka batches sent by the edge, by result', labelNames: ['result'] as const });
-    const batchSize = histogram(app.metricsRegistry, { name: 'acme_sync_edge_kafka_batch_events', help: 'Events per Kafka batch sent by the edge', buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500] });
-    const publisher = createEventPublisher({
-      producer,
-      codec: options.codec,
-      topics: options.topics,
-      lingerMs: options.config.PRODUCER_LINGER_MS,
-      metrics: app.metricsRegistry,
-      ackTimeoutMs: options.publisher?.ackTimeoutMs ?? WEBHOOK_ACK_TIMEOUT_MS,
-      ...(options.publisher?.maxBatch ? { maxBatch: options.publisher.maxBatch } : {}),
-      headers: (event): Record<string, string> => (event.value.correlation_id ? { 'correlation-id': event.value.correlation_id } : {}),
-      onBatch: (info) => {
-        batches.inc({ result: info.ok ? 'ok' : 'failed' });
-        batchSize.observe(info.events);
-        options.publisher?.onBatch?.(info);
-      },
-    });
-    app.decorate('kafkaProducer', producer);
-    app.decorate('isKafkaProducerConnected', () => connected);
-    app.decorate('eventPublisher', publisher);
-    app.addHook('onClose', async () => {
-      closing = true;
-      clearTimeout(timer);
-      await publisher.close();
-      await producer.disconnect();
-    });
-  });
+function edgePublisherOptions(app: FastifyInstance, options: EdgeServerOptions) {
+  const batches = counter(app.metricsRegistry, { name: 'acme_sync_edge_kafka_batches_total', help: 'Kafka batches sent by the edge, by result', labelNames: ['result'] as const });
+  const batchSize = histogram(app.metricsRegistry, { name: 'acme_sync_edge_kafka_batch_events', help: 'Events per Kafka batch sent by the edge', buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500] });
+  return {
+    lingerMs: options.config.PRODUCER_LINGER_MS,
+    metrics: app.metricsRegistry,
+    ackTimeoutMs: options.publisher?.ackTimeoutMs ?? options.config.WEBHOOK_ACK_TIMEOUT_MS,
+    ...(options.publisher?.maxBatch ? { maxBatch: options.publisher.maxBatch } : {}),
+    headers: (event: { value: { correlation_id?: string | null } }): Record<string, string> => (event.value.correlation_id ? { 'correlation-id': event.value.correlation_id } : {}),
+    onBatch: (info: { events: number; durationMs: number; ok: boolean }) => {
+      batches.inc({ result: info.ok ? 'ok' : 'failed' });
+      batchSize.observe(info.events);
+      options.publisher?.onBatch?.(info);
+    },
+  };
+}
 
 const healthPlugin = (options: EdgeServerOptions, kafka: Kafka) =>
-  shared(async (app) => {
+  fp(async (app) => {
     const timeoutMs = options.readinessTimeoutMs ?? 2_000;
     const admin = kafka.admin();
     let adminConnected: Promise<void> | undefined;
@@ -195,8 +143,8 @@ function acmeFetcher(app: FastifyInstance, options: EdgeServerOptions): ObjectFe
         // Our OAuth client at Acme, to refresh OAuth tenants' tokens.
         ...oauthClientOf(options.config),
         // Acme waits 5 s for our answer: a few quick tries, then 503 and Acme's own retry.
-        retry: { retries: 2, initialDelayMs: 100, maxDelayMs: 500, deadlineMs: 2_500 },
-        requestTimeoutMs: 2_000,
+        retry: { retries: options.config.WEBHOOK_FETCH_RETRIES, initialDelayMs: 100, maxDelayMs: 500, deadlineMs: options.config.WEBHOOK_FETCH_DEADLINE_MS },
+        requestTimeoutMs: options.config.WEBHOOK_FETCH_TIMEOUT_MS,
         stages: { get: 'webhook' },
       });
       clients.set(tenantId, client);
@@ -210,9 +158,12 @@ export async function createEdgeServer(options: EdgeServerOptions): Promise<Fast
   const app = Fastify({ loggerInstance: options.logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), return503OnClosing: true });
   app.setErrorHandler((err, request, reply) => replyWithError(reply, err, request.log));
   const kafka = options.kafka ?? createKafka(kafkaOptionsFrom(options.config, options.logger));
-  await app.register(metricsPlugin(options.metrics ?? createMetricsRegistry({ service: 'acme-sync-edge' })));
   await app.register(databasePlugin(options));
-  await app.register(kafkaPlugin(options, kafka));
+  const { config, codec, topics } = options;
+  await app.register(runtimePlugin, { options: { ...options, runtime: { config, codec, topics, kafka, pool: app.pgPool } } });
+  await app.register(metricsPlugin, { registry: options.metrics ?? createMetricsRegistry({ service: 'acme-sync-edge' }) });
+  await app.register(producerPlugin, { logger: options.logger, startupWaitMs: STARTUP_CONNECT_WAIT_MS });
+  await app.register(publisherPlugin, edgePublisherOptions(app, options));
   await app.register(healthPlugin(options, kafka));
   await app.register(
     createWebhookPlugin({

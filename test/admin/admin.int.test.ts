@@ -1,14 +1,14 @@
 import { Writable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import type { Producer } from 'kafkajs';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { createAdminApp, type AdminDeps } from '../../src/admin/app.js';
 import { createAdminTokenStore } from '../../src/admin/tokens.js';
 import { acmeClientsFor } from '../../src/acme/client.js';
-import { createProducer } from '../../src/kafka/index.js';
 import { createLogger } from '../../src/logger.js';
 import { createBackfillRunner, type BackfillRunner } from '../../src/producers/poller/backfill.js';
-import { createEventPublisher, type EventPublisher } from '../../src/producers/publisher.js';
+import type { EventPublisher } from '../../src/producers/publisher.js';
+import { createPolling } from '../../src/processes/admin.js';
 import type { TenantRepository } from '../../src/tenants/repository.js';
 import { createIsolatedStack, type IsolatedStack } from '../helpers/isolated-stack.js';
 import { REDIRECT_URI, registerOAuthApp, seedAccount, startSandbox, tenantsOf, type OAuthApp, type RunningSandbox } from '../acme/sandbox-tenants.js';
@@ -19,6 +19,7 @@ let tenants: TenantRepository;
 let producer: Producer;
 let publisher: EventPublisher;
 let backfills: BackfillRunner;
+let polling: FastifyInstance;
 let oauthApp: OAuthApp;
 let app: FastifyInstance;
 let operator: string;
@@ -40,10 +41,8 @@ beforeAll(async () => {
   stack = await createIsolatedStack(inject('stack'));
   env = await startSandbox();
   ({ tenants } = tenantsOf(stack.pool, stack.config));
-  producer = createProducer(stack.kafka);
-  await producer.connect();
-  publisher = createEventPublisher({ producer, codec: stack.codec, topics: stack.topics, lingerMs: 5 });
-  backfills = createBackfillRunner({ pool: stack.pool, tenants, publisher, clientFor: acmeClientsFor({ tenants, retry: RETRY }) });
+  polling = await createPolling({ config: stack.config, logger: createLogger({ level: 'silent', name: 'admin-test' }), runtime: stack, clientFor: acmeClientsFor({ tenants, retry: RETRY }) });
+  ({ kafkaProducer: producer, eventPublisher: publisher, backfills } = polling);
   oauthApp = registerOAuthApp(env);
   app = createAdminApp(deps());
   operator = (await createAdminTokenStore(stack.pool).issue({ tenantId: null, description: 'test operator' })).token;
@@ -51,8 +50,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await app?.close();
   await backfills?.close();
-  await publisher?.close();
-  await producer?.disconnect();
+  await polling?.close();
   await env?.sandbox.close();
   await stack?.close();
 });
@@ -73,12 +71,13 @@ async function tenantToken(tenantId: string): Promise<string> {
 }
 
 async function waitForBackfill(token: string, tenantId: string) {
-  for (let i = 0; i < 300; i++) {
+  return vi.waitFor(async () => {
     const res = await call(token, { method: 'GET', url: `/admin/tenants/${tenantId}/backfill` });
-    if (res.statusCode === 200 && res.json().status !== 'running') return res.json();
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('backfill did not finish');
+    expect(res.statusCode).toBe(200);
+    const progress = res.json();
+    expect(progress.status, 'the backfill finished').not.toBe('running');
+    return progress;
+  }, { timeout: 15_000, interval: 50 });
 }
 
 describe('tenants through the admin API', () => {

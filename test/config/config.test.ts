@@ -66,3 +66,39 @@ describe('.env.example', () => {
     for (const key of Object.keys(SETTINGS)) expect(renderEnvExample()).toContain(`\n${key}=`);
   });
 });
+
+describe('operational tunables', () => {
+  it('defaults to the values the benchmarks and drills ran with', () => {
+    const c = loadConfig(minimal);
+    expect([c.CONSUMER_SESSION_TIMEOUT_MS, c.CONSUMER_HEARTBEAT_INTERVAL_MS, c.CONSUMER_MAX_WAIT_MS, c.CONSUMER_PARTITIONS_IN_FLIGHT, c.CONSUMER_MAX_BYTES_PER_PARTITION]).toEqual([30_000, 3_000, 500, 3, 1_048_576]);
+    expect([c.WEBHOOK_ACK_TIMEOUT_MS, c.EDGE_TENANT_CACHE_TTL_MS, c.CONSUMER_TENANT_CACHE_TTL_MS, c.SHUTDOWN_GRACE_MS]).toEqual([4_000, 5_000, 30_000, 10_000]);
+  });
+
+  // A generated matrix around each rule's boundary: valid exactly when the rule holds,
+  // and a refusal names the key and the other setting it depends on.
+  const rules: Array<{ key: string; other: string; rule: (v: number, o: number) => boolean; others: number[] }> = [
+    { key: 'CONSUMER_HEARTBEAT_INTERVAL_MS', other: 'CONSUMER_SESSION_TIMEOUT_MS', rule: (hb, session) => hb * 3 <= session, others: [3_000, 10_000, 30_000, 45_000] },
+    { key: 'CONSUMER_RETRY_MAX_MS', other: 'CONSUMER_RETRY_INITIAL_MS', rule: (max, initial) => max >= initial, others: [1, 200, 5_000] },
+    { key: 'WEBHOOK_FETCH_DEADLINE_MS', other: 'WEBHOOK_ACK_TIMEOUT_MS', rule: (deadline, ack) => deadline < ack, others: [1_000, 3_000, 4_999] },
+  ];
+  const cases = rules.flatMap((r) => r.others.flatMap((o) => {
+    const edge = r.key === 'CONSUMER_HEARTBEAT_INTERVAL_MS' ? Math.floor(o / 3) : o;
+    return [1, edge - 1, edge, edge + 1, o * 2].filter((v) => v > 0).map((v) => ({ ...r, value: v, otherValue: o }));
+  }));
+
+  it.each(cases)('$key=$value with $other=$otherValue is accepted exactly when the rule between them holds', ({ key, other, rule, value, otherValue }) => {
+    const env = { ...minimal, [key]: String(value), [other]: String(otherValue) };
+    if (rule(value, otherValue)) {
+      expect(loadConfig(env)[key as keyof typeof SETTINGS]).toBe(value);
+    } else {
+      const err = configError(env);
+      expect(err.issues.map((i) => i.key)).toEqual([key]);
+      expect(err.message).toContain(other);
+    }
+  });
+
+  it("refuses a webhook ack timeout Acme would not wait for (5 s and more)", () => {
+    for (const ms of [5_000, 5_001, 60_000]) expect(configError({ ...minimal, WEBHOOK_ACK_TIMEOUT_MS: String(ms), WEBHOOK_FETCH_DEADLINE_MS: '1000' }).issues.map((i) => i.key)).toEqual(['WEBHOOK_ACK_TIMEOUT_MS']);
+    expect(loadConfig({ ...minimal, WEBHOOK_ACK_TIMEOUT_MS: '4999' }).WEBHOOK_ACK_TIMEOUT_MS).toBe(4_999);
+  });
+});

@@ -1,8 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { DLQ_HEADERS, readLedger } from '../../src/consumers/runtime/index.js';
 import { recordKey } from '../../src/kafka/index.js';
 import { createApiKeyTenant } from '../acme/sandbox-tenants.js';
-import { appointment, contact, eventually, readTopic, useHarness } from './support/harness.js';
+import { appointment, contact, readTopic, useHarness } from './support/harness.js';
 
 const h = useHarness();
 
@@ -29,10 +29,10 @@ describe('the calendar flow through the runner', () => {
     await h.produce(events);
     const runner = h.runner();
     await runner.start();
-    await eventually(async () => expect((await ledgerOf(runner.groupId, A))?.received).toBe(events.length));
+    await vi.waitFor(async () => expect((await ledgerOf(runner.groupId, A))?.received).toBe(events.length), { timeout: 45_000, interval: 200 });
     // The contact arrives after its appointment was written: the row picks it up.
     await h.produce([{ kind: 'contacts', value: contact({ tenant_id: A, acme_id: 'con_after', first_name: 'Late', last_name: 'Comer', email: 'late@example.com' }) }]);
-    await eventually(async () => expect((await ledgerOf(runner.groupId, A))?.received).toBe(events.length + 1));
+    await vi.waitFor(async () => expect((await ledgerOf(runner.groupId, A))?.received).toBe(events.length + 1), { timeout: 45_000, interval: 200 });
 
     const rows = Object.fromEntries((await h.calendarRows()).filter((r) => r.tenant_id === A).map((r) => [r.acme_appointment_id, r]));
     expect(Object.keys(rows).sort()).toEqual(['apt_1', 'apt_acme', 'apt_after', 'apt_cancel', 'apt_del']);
@@ -46,13 +46,13 @@ describe('the calendar flow through the runner', () => {
     expect(ledger.dlq).toBe(0);
 
     // Every change reached the calendar topic; its latest record per key is the row.
-    const published = await eventually(async () => {
+    const published = await vi.waitFor(async () => {
       const out = await readTopic(h.stack, h.stack.topics.calendar);
       const latest = new Map<string, Record<string, unknown>>();
       for (const r of out) latest.set(r.key!, (await h.stack.codec.decode(r.value)).value);
       expect(latest.get(recordKey(A, 'apt_after'))).toMatchObject({ customer_name: 'Late Comer' });
       return latest;
-    });
+    }, { timeout: 45_000, interval: 200 });
     expect(published.get(recordKey(A, 'apt_1'))).toMatchObject({ acme_version: 3, title: 'v3 with Ada Lovelace', status: 'ACTIVE' });
     expect(published.get(recordKey(A, 'apt_cancel'))).toMatchObject({ status: 'CANCELLED' });
     expect(published.has(recordKey(A, 'apt_del'))).toBe(false);
@@ -71,12 +71,12 @@ describe('the calendar flow through the runner', () => {
     ]);
     const runner = h.runner({ groupId: `${h.stack.id}-dlq` });
     await runner.start();
-    await eventually(async () => expect((await h.calendarRows()).some((r) => r.acme_appointment_id === 'apt_good')).toBe(true));
-    const dlq = await eventually(async () => {
+    await vi.waitFor(async () => expect((await h.calendarRows()).some((r) => r.acme_appointment_id === 'apt_good')).toBe(true), { timeout: 45_000, interval: 200 });
+    const dlq = await vi.waitFor(async () => {
       const records = (await readTopic(h.stack, h.stack.topics.dlq)).filter((r) => r.headers[DLQ_HEADERS.consumerGroup] === runner.groupId);
       expect(records.length).toBeGreaterThanOrEqual(3);
       return records;
-    });
+    }, { timeout: 45_000, interval: 200 });
     const byKey = Object.fromEntries(dlq.map((r) => [r.key, r]));
     const bad = byKey[`${B}:apt_garbage`]!;
     expect(bad.value).toEqual(garbage);
@@ -107,7 +107,7 @@ describe('the calendar flow through the runner', () => {
     await h.stack.pool.query('INSERT INTO consumer_offsets (group_id, topic, partition, next_offset) VALUES ($1, $2, $3, $4)', [groupId, h.stack.topics.appointments, below.partition, BigInt(below.baseOffset!) + 1n]);
     const runner = h.runner({ groupId });
     await runner.start();
-    await eventually(async () => expect((await h.calendarRows()).find((r) => r.acme_appointment_id === 'apt_f')).toMatchObject({ acme_version: '1', title: 'above' }));
+    await vi.waitFor(async () => expect((await h.calendarRows()).find((r) => r.acme_appointment_id === 'apt_f')).toMatchObject({ acme_version: '1', title: 'above' }), { timeout: 45_000, interval: 200 });
     expect((await ledgerOf(groupId, C))?.received).toBe(1);
     await runner.stop();
   });

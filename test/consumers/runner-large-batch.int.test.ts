@@ -3,10 +3,10 @@
  * the broker's max.message.bytes; the MESSAGE_TOO_LARGE failure was retried forever and
  * the partition stalled (found by the benchmarks). Outputs now go in bounded requests.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { recordKey } from '../../src/kafka/index.js';
 import { createApiKeyTenant } from '../acme/sandbox-tenants.js';
-import { appointment, eventually, useHarness } from './support/harness.js';
+import { appointment, useHarness } from './support/harness.js';
 
 const h = useHarness();
 
@@ -20,10 +20,10 @@ describe('a large batch', () => {
 
     const runner = h.runner({ maxBytesPerPartition: 4 * 1024 * 1024 });
     await runner.start();
-    await eventually(async () => {
+    await vi.waitFor(async () => {
       const { rows } = await h.stack.pool.query<{ n: string }>('SELECT count(*) AS n FROM calendar_events');
       expect(Number(rows[0]!.n)).toBe(3_000);
-    }, 90_000);
+    }, { timeout: 90_000, interval: 200 });
     const published = (await h.stack.admin.fetchTopicOffsets(h.stack.topics.calendar)).reduce((n, p) => n + Number(p.high), 0);
     expect(published).toBe(3_000);
   });

@@ -1,9 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createPool } from '../../src/db/index.js';
 import { readLedger } from '../../src/consumers/runtime/index.js';
 import { createMetricsRegistry } from '../../src/metrics/index.js';
 import { createApiKeyTenant } from '../acme/sandbox-tenants.js';
-import { appointment, eventually, readTopic, useHarness } from './support/harness.js';
+import { appointment, readTopic, useHarness } from './support/harness.js';
 import { startTcpProxy } from './support/tcp-proxy.js';
 import { DLQ_HEADERS } from '../../src/consumers/runtime/dlq.js';
 
@@ -27,14 +27,14 @@ describe('the consumer runner under failure', () => {
     try {
       await runner.start();
       await h.produce(appointments(T, 0, 10));
-      await eventually(async () => expect(await rowsOf(T)).toHaveLength(10));
+      await vi.waitFor(async () => expect(await rowsOf(T)).toHaveLength(10), { timeout: 45_000, interval: 200 });
       await proxy.down();
       await h.produce(appointments(T, 10, 20));
       // Let the runner meet the outage (it retries; nothing may reach the DLQ).
-      await eventually(async () => expect((await metrics.getSingleMetricAsString('acme_sync_consumer_retries_total'))).toMatch(/acme_sync_consumer_retries_total\{[^}]*\} [1-9]/));
+      await vi.waitFor(async () => expect((await metrics.getSingleMetricAsString('acme_sync_consumer_retries_total'))).toMatch(/acme_sync_consumer_retries_total\{[^}]*\} [1-9]/), { timeout: 45_000, interval: 200 });
       await proxy.up();
-      await eventually(async () => expect(await rowsOf(T)).toHaveLength(30));
-      await eventually(async () => expect((await readLedger(h.stack.pool, runner.groupId)).find((r) => r.tenantId === T)).toMatchObject({ received: 30, written: 30, dlq: 0, skipped: 0 }));
+      await vi.waitFor(async () => expect(await rowsOf(T)).toHaveLength(30), { timeout: 45_000, interval: 200 });
+      await vi.waitFor(async () => expect((await readLedger(h.stack.pool, runner.groupId)).find((r) => r.tenantId === T)).toMatchObject({ received: 30, written: 30, dlq: 0, skipped: 0 }), { timeout: 45_000, interval: 200 });
       const dlq = (await readTopic(h.stack, h.stack.topics.dlq)).filter((r) => r.headers[DLQ_HEADERS.consumerGroup] === runner.groupId);
       expect(dlq).toEqual([]);
     } finally {
@@ -54,12 +54,12 @@ describe('the consumer runner under failure', () => {
     await h.produce(appointments(T, 0, 15));
     await second.start();
     await h.produce(appointments(T, 15, 15));
-    await eventually(async () => expect(await rowsOf(T)).toHaveLength(30));
+    await vi.waitFor(async () => expect(await rowsOf(T)).toHaveLength(30), { timeout: 45_000, interval: 200 });
     await first.stop();
     await h.produce(appointments(T, 30, 15));
-    await eventually(async () => expect(await rowsOf(T)).toHaveLength(45));
+    await vi.waitFor(async () => expect(await rowsOf(T)).toHaveLength(45), { timeout: 45_000, interval: 200 });
     // Exactly once in effect: every record counted once, even the ones redelivered after a rebalance.
-    await eventually(async () => expect((await readLedger(h.stack.pool, groupId)).find((r) => r.tenantId === T)).toMatchObject({ received: 45, written: 45, dlq: 0, skipped: 0 }));
+    await vi.waitFor(async () => expect((await readLedger(h.stack.pool, groupId)).find((r) => r.tenantId === T)).toMatchObject({ received: 45, written: 45, dlq: 0, skipped: 0 }), { timeout: 45_000, interval: 200 });
     const { rows } = await h.stack.pool.query('SELECT sum(next_offset)::int AS n FROM consumer_offsets WHERE group_id = $1', [groupId]);
     // The stored offsets cover the whole topic (earlier tests' records included), no more, no less.
     const highs = (await h.stack.admin.fetchTopicOffsets(h.stack.topics.appointments)).reduce((sum, p) => sum + Number(p.high), 0);

@@ -17,8 +17,10 @@ describe('the PostgreSQL pool', () => {
     const pool = createPool({ url: stack.config.DATABASE_URL, schema: stack.config.DATABASE_SCHEMA, poolMax: 2 });
     const client = await pool.connect();
     const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    // Wait for the client to see its connection end (the condition), not for a fixed time.
+    const ended = new Promise((resolve) => client.once('end', resolve));
     await stack.pool.query('SELECT pg_terminate_backend($1)', [rows[0]!.pid]);
-    await new Promise((r) => setTimeout(r, 300));
+    await ended;
     const err = await client.query('SELECT 1').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Error);
     expect(isRetriable(err)).toBe(true);

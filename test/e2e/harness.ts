@@ -1,25 +1,38 @@
 /**
- * The whole integration in one process on the real stack, against the Acme sandbox:
- * edge (webhooks), poller, and both consumer flows, wired exactly as the
- * `acme-sync edge|admin|consumers` commands wire them. Used by the end-to-end tests.
+ * The whole integration in one process on the real stack, against the Acme sandbox,
+ * built by the processes' own builders (src/processes): the edge (createEdge), the
+ * poller (createPolling) and the consumers of both flows (createConsumers), sharing
+ * the stack's Kafka client, codec and topics. Used by the end-to-end tests and the
+ * drills (drills/support/pipeline.ts).
  */
 import type { FastifyInstance } from 'fastify';
+import type pg from 'pg';
 import { createSandbox, type Sandbox, type SandboxOptions, type GeneratorOptions, type GeneratorRun } from '../../sandbox/src/index.js';
-import { acmeClientsFor } from '../../src/acme/client.js';
-import { createCalendarFlow } from '../../src/consumers/calendar/index.js';
-import { createConsumerRunner, createTenantDirectory, type ConsumerRunner } from '../../src/consumers/runtime/index.js';
-import { createTouchpointFlow } from '../../src/consumers/touchpoints/index.js';
+import type { ConsumerRunner } from '../../src/consumers/runtime/index.js';
 import { createPool } from '../../src/db/index.js';
-import { createProducer } from '../../src/kafka/index.js';
 import { createLogger } from '../../src/logger.js';
 import { createMetricsRegistry } from '../../src/metrics/index.js';
-import { createEdgeServer } from '../../src/producers/edge-server.js';
-import { createPoller, type Poller } from '../../src/producers/poller/poller.js';
-import { createEventPublisher, type EventPublisher } from '../../src/producers/publisher.js';
+import { createPolling } from '../../src/processes/admin.js';
+import { createConsumers, FLOW_NAMES, FLOWS, type FlowName } from '../../src/processes/consumers.js';
+import { createEdge } from '../../src/processes/edge.js';
+import type { Poller } from '../../src/producers/poller/poller.js';
 import { createSecretBox } from '../../src/tenants/secret-box.js';
 import { createTenantRepository, type TenantRepository } from '../../src/tenants/repository.js';
 import type { TenantSettingsInput } from '../../src/tenants/types.js';
 import type { IsolatedStack } from '../helpers/isolated-stack.js';
+import { waitUntil } from '../helpers/wait.js';
+
+export interface PipelineOptions {
+  /** In-process consumers, or none (a drill runs `acme-sync consumers` processes itself). Default in-process. */
+  consumers?: 'in-process' | 'none';
+  /** PostgreSQL URL of the pipeline's own pools (a drill's proxy); default the stack's. */
+  databaseUrl?: string;
+  /** Consumer group per flow; default `<stack id>.<flow>`. */
+  groupIdOf?: (flow: FlowName) => string;
+  logLevel?: string;
+  tenantCacheTtlMs?: { edge: number; consumers: number };
+  retry?: { initialDelayMs: number; maxDelayMs: number };
+}
 
 export interface Pipeline {
   sandbox: Sandbox;
@@ -28,69 +41,56 @@ export interface Pipeline {
   edgeUrl: string;
   tenants: TenantRepository;
   poller: Poller;
-  runners: ConsumerRunner[];
+  runners: readonly ConsumerRunner[];
+  groupIds: string[];
   /** Create our tenants for the generator's accounts (API key, webhook secret, settings). */
   connect(run: GeneratorRun, settings?: TenantSettingsInput): Promise<void>;
-  /** Wait until both consumer groups stored offsets at the end of every input partition. */
+  /** Wait until every consumer group stored offsets at the end of every input partition. */
   drained(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
-export async function startPipeline(stack: IsolatedStack, sandboxOptions: SandboxOptions): Promise<Pipeline> {
-  const logger = createLogger({ level: process.env.E2E_LOG ?? 'silent', name: 'e2e' });
-  const sandbox = createSandbox(sandboxOptions);
-  const sandboxUrl = await sandbox.listen({ port: 0 });
-  const tenants = createTenantRepository(stack.pool, createSecretBox(stack.config.MASTER_KEYS));
-
-  const edge = await createEdgeServer({
-    config: stack.config, logger, codec: stack.codec, topics: stack.topics, kafka: stack.kafka,
-    pool: createPool({ url: stack.config.DATABASE_URL, schema: stack.config.DATABASE_SCHEMA, poolMax: 4 }),
-    metrics: createMetricsRegistry({ service: 'e2e-edge', collectDefault: false }),
-    tenantCacheTtlMs: 200,
-  });
-  const edgeUrl = await edge.listen({ host: '127.0.0.1', port: 0 });
-
-  const metrics = createMetricsRegistry({ service: 'e2e-consumers', collectDefault: false });
-  const acme = acmeClientsFor({ tenants, logger, metrics, pool: stack.pool, stages: { get: 'enrich' } });
-  const producer = createProducer(stack.kafka);
-  await producer.connect();
-  const publisher: EventPublisher = createEventPublisher({ producer, codec: stack.codec, topics: stack.topics, lingerMs: 5 });
-  const poller = createPoller({ pool: stack.pool, tenants, publisher, clientFor: acme, logger, metrics });
-
-  const context = { now: Date.now, tenants: createTenantDirectory({ repository: tenants, acme, ttlMs: 500 }), acme, logger };
-  const flows = [createCalendarFlow({ pool: stack.pool }), createTouchpointFlow()];
-  const runners = flows.map((flow) =>
-    createConsumerRunner({
-      kafka: stack.kafka, pool: stack.pool, codec: stack.codec, topics: stack.topics, flow, groupId: `${stack.id}.${flow.name}`,
-      context, logger, metrics, producer, retry: { initialDelayMs: 50, maxDelayMs: 1_000 },
-    }),
-  );
-  await Promise.all(runners.map((r) => r.start()));
-
-  async function drained(timeoutMs = 60_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const pending: string[] = [];
-      for (const [i, flow] of flows.entries()) {
-        const groupId = runners[i]!.groupId;
-        const { rows } = await stack.pool.query<{ topic: string; partition: number; next_offset: string }>('SELECT topic, partition, next_offset FROM consumer_offsets WHERE group_id = $1', [groupId]);
-        const stored = new Map(rows.map((r) => [`${r.topic}:${r.partition}`, BigInt(r.next_offset)]));
-        for (const kind of flow.inputs) {
-          for (const p of await stack.admin.fetchTopicOffsets(stack.topics[kind])) {
-            const high = BigInt(p.high);
-            const at = stored.get(`${stack.topics[kind]}:${p.partition}`) ?? 0n;
-            if (high > at) pending.push(`${flow.name} ${kind}/${p.partition}: ${at}/${high}`);
-          }
-        }
+/** Partitions whose stored next offset (PostgreSQL) is below the high watermark, as `flow kind/partition: at/high`. */
+export async function pendingPartitions(stack: Pick<IsolatedStack, 'pool' | 'admin' | 'topics'>, groups: ReadonlyArray<{ flow: FlowName; groupId: string }>): Promise<string[]> {
+  const pending: string[] = [];
+  for (const { flow, groupId } of groups) {
+    const { rows } = await stack.pool.query<{ topic: string; partition: number; next_offset: string }>('SELECT topic, partition, next_offset FROM consumer_offsets WHERE group_id = $1', [groupId]);
+    const stored = new Map(rows.map((r) => [`${r.topic}:${r.partition}`, BigInt(r.next_offset)]));
+    for (const kind of FLOWS[flow](stack.pool).inputs) {
+      for (const p of await stack.admin.fetchTopicOffsets(stack.topics[kind])) {
+        const at = stored.get(`${stack.topics[kind]}:${p.partition}`) ?? 0n;
+        if (BigInt(p.high) > at) pending.push(`${flow} ${kind}/${p.partition}: ${at}/${p.high}`);
       }
-      if (pending.length === 0) return;
-      if (Date.now() > deadline) throw new Error(`consumers not drained after ${timeoutMs} ms: ${pending.join(', ')}`);
-      await new Promise((r) => setTimeout(r, 250));
     }
   }
+  return pending;
+}
+
+export async function startPipeline(stack: IsolatedStack, sandboxOptions: SandboxOptions, options: PipelineOptions = {}): Promise<Pipeline> {
+  const logger = createLogger({ level: options.logLevel ?? process.env.E2E_LOG ?? 'silent', name: 'e2e' });
+  const sandbox = createSandbox(sandboxOptions);
+  const sandboxUrl = await sandbox.listen({ port: 0 });
+  const config = { ...stack.config, DATABASE_URL: options.databaseUrl ?? stack.config.DATABASE_URL };
+  const pool: pg.Pool = createPool({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, poolMax: 6 });
+  const runtime = { ...stack, config, pool };
+  const cacheTtl = options.tenantCacheTtlMs ?? { edge: 200, consumers: 500 };
+  const retry = options.retry ?? { initialDelayMs: 50, maxDelayMs: 1_000 };
+  const metrics = () => createMetricsRegistry({ service: 'e2e', collectDefault: false });
+
+  const edge = await createEdge({ config, logger, runtime, metrics: metrics(), tenantCacheTtlMs: cacheTtl.edge });
+  const edgeUrl = await edge.listen({ host: '127.0.0.1', port: 0 });
+  const polling = await createPolling({ config, logger, runtime, metrics: metrics() });
+  const groups = FLOW_NAMES.map((flow) => ({ flow, groupId: options.groupIdOf?.(flow) ?? `${stack.id}.${flow}` }));
+  const consumers = options.consumers === 'none'
+    ? undefined
+    : await createConsumers({
+      config, logger, runtime, metrics: metrics(), groupIdOf: (flow) => groups.find((g) => g.flow === flow)!.groupId,
+      tenantCacheTtlMs: cacheTtl.consumers, runner: { retry },
+    });
+  const tenants = createTenantRepository(stack.pool, createSecretBox(stack.config.MASTER_KEYS));
 
   return {
-    sandbox, sandboxUrl, edge, edgeUrl, tenants, poller, runners, drained,
+    sandbox, sandboxUrl, edge, edgeUrl, tenants, poller: polling.poller, runners: consumers?.consumerRunners ?? [], groupIds: groups.map((g) => g.groupId),
     async connect(run, settings = {}) {
       for (const account of run.accounts) {
         await tenants.create({
@@ -100,12 +100,19 @@ export async function startPipeline(stack: IsolatedStack, sandboxOptions: Sandbo
         });
       }
     },
+    async drained(timeoutMs = 60_000) {
+      await waitUntil(async () => {
+        const pending = await pendingPartitions(stack, groups);
+        if (pending.length > 0) throw new Error(`consumers not drained after ${timeoutMs} ms: ${pending.join(', ')}`);
+      }, { timeoutMs, intervalMs: 250 });
+    },
     async close() {
-      await Promise.allSettled(runners.map((r) => r.stop()));
-      await publisher.close();
-      await producer.disconnect();
-      await edge.close();
-      await sandbox.close();
+      // The processes in the order a deployment stops them: consumers, poller, edge.
+      await consumers?.close().catch(() => undefined);
+      await polling.close().catch(() => undefined);
+      await edge.close().catch(() => undefined);
+      await sandbox.close().catch(() => undefined);
+      await pool.end().catch(() => undefined);
     },
   };
 }

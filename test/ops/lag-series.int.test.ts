@@ -4,11 +4,11 @@
  * the old owner would add its last lag to `sum by (flow, topic)` forever, which the
  * alert AcmeSyncConsumerLagGrowing and the dashboard's lag panel read.
  */
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { recordKey } from '../../src/kafka/index.js';
 import { createMetricsRegistry, type Registry } from '../../src/metrics/index.js';
 import { createApiKeyTenant } from '../acme/sandbox-tenants.js';
-import { appointment, contact, createHarness, eventually, type Harness } from '../consumers/support/harness.js';
+import { appointment, contact, createHarness, type Harness } from '../consumers/support/harness.js';
 import { createIsolatedStack, type IsolatedStack } from '../helpers/isolated-stack.js';
 
 let stack: IsolatedStack;
@@ -58,15 +58,15 @@ describe('consumer lag series', () => {
     const a = h.runner({ metrics: first, groupId });
     await a.start();
     const round1 = await onEveryPartition();
-    await eventually(async () => expect(await finished(first)).toBe(round1));
+    await vi.waitFor(async () => expect(await finished(first)).toBe(round1), { timeout: 45_000, interval: 200 });
     const all = await lagSeries(first);
     expect(all).toHaveLength(2 * stack.config.KAFKA_PARTITIONS);
 
     const b = h.runner({ metrics: second, groupId });
     await b.start();
-    await eventually(async () => expect(b.isReady()).toBe(true));
+    await vi.waitFor(async () => expect(b.isReady()).toBe(true), { timeout: 45_000, interval: 200 });
     const round2 = await onEveryPartition();
-    await eventually(async () => expect((await finished(first)) + (await finished(second))).toBe(round1 + round2));
+    await vi.waitFor(async () => expect((await finished(first)) + (await finished(second))).toBe(round1 + round2), { timeout: 45_000, interval: 200 });
 
     const [byFirst, bySecond] = [await lagSeries(first), await lagSeries(second)];
     expect(bySecond.length).toBeGreaterThan(0);

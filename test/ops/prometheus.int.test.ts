@@ -2,7 +2,7 @@
  * The dashboard and the alert rules against a real Prometheus scraping a real pipeline.
  *
  * In-process on the file's isolated stack: the edge (createEdgeServer) and the consumer
- * runners of both flows with the consumer server, each on a random port; Acme's sandbox
+ * process of both flows (createConsumers), each on a random port; Acme's sandbox
  * serves the REST API the flows enrich from. Signed webhooks go over HTTP to the edge in
  * two waves (so rates and histogram quantiles see increases between scrapes), with a
  * forged signature, an Acme outage while an appointment needs its contact from Acme
@@ -20,17 +20,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { createSecret } from '../../sandbox/src/webhooks/signing.js';
 import { acmeClientsFor } from '../../src/acme/client.js';
-import { createCalendarFlow } from '../../src/consumers/calendar/index.js';
-import { createConsumerRunner, createTenantDirectory, type ConsumerRunner, type Flow } from '../../src/consumers/runtime/index.js';
-import { createConsumerServer } from '../../src/consumers/server.js';
-import { createTouchpointFlow } from '../../src/consumers/touchpoints/index.js';
+import type { ConsumerRunner } from '../../src/consumers/runtime/index.js';
 import { createMetricsRegistry, type Registry } from '../../src/metrics/index.js';
+import { createConsumers } from '../../src/processes/consumers.js';
 import { startSandbox, seedAccount, type RunningSandbox } from '../acme/sandbox-tenants.js';
-import { eventually, silent } from '../consumers/support/harness.js';
+import { silent } from '../consumers/support/harness.js';
 import { createIsolatedStack, type IsolatedStack } from '../helpers/isolated-stack.js';
 import { eventId, metricValue, sign, startEdge, webhookEvent, type TestEdge } from '../producers/webhooks/harness.js';
 import { ALERTS_FILE, ROOT, dashboardQueries, readAlertRules, underlyingExpression, withGrafanaVariables } from './promql.js';
@@ -50,7 +48,7 @@ if (!available) console.warn('test/ops/prometheus.int.test.ts: prometheus is not
 let stack: IsolatedStack;
 let acme: RunningSandbox;
 let edge: TestEdge;
-let consumers: { metrics: Registry; runners: ConsumerRunner[]; app: FastifyInstance } | undefined;
+let consumers: { metrics: Registry; runners: readonly ConsumerRunner[]; app: FastifyInstance } | undefined;
 let prometheus: { url: string; process: ChildProcess; dir: string } | undefined;
 
 const tenantId = `t-ops${Date.now().toString(36)}`;
@@ -87,11 +85,11 @@ async function startPrometheus(targets: Record<string, string>) {
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const started = { url: `http://${listen}`, process: child, dir };
   prometheus = started;
-  await eventually(async () => {
+  await vi.waitFor(async () => {
     if (child.exitCode !== null) throw new Error(`prometheus exited with ${child.exitCode}: ${stderr}`);
     const res = await fetch(`${started.url}/-/ready`);
     if (!res.ok) throw new Error(`prometheus not ready: ${res.status}`);
-  }, 20_000);
+  }, { timeout: 20_000, interval: 200 });
   return started;
 }
 
@@ -123,31 +121,24 @@ const isFinite = (s: Sample) => Number.isFinite(Number(s.value[1]));
 
 /** What Prometheus has scraped of a sum, once it reached at least `min`. */
 async function scraped(expr: string, min: number): Promise<number> {
-  return eventually(async () => {
+  return vi.waitFor(async () => {
     const value = Number((await query(expr))[0]?.value[1] ?? Number.NaN);
     if (!(value >= min)) throw new Error(`${expr} = ${value}, waiting for ${min}`);
     return value;
-  }, 30_000);
+  }, { timeout: 30_000, interval: 200 });
 }
 
 // -- the pipeline ------------------------------------------------------------
 
 async function startConsumers(): Promise<NonNullable<typeof consumers>> {
   const metrics = createMetricsRegistry({ service: 'acme-sync-consumers', collectDefault: false });
-  const repository = edge.app.tenantRepository;
-  const clients = acmeClientsFor({ tenants: repository, metrics, retry: { retries: 1, initialDelayMs: 50, maxDelayMs: 100, deadlineMs: 1_000 } });
-  const context = { now: Date.now, tenants: createTenantDirectory({ repository, acme: clients, ttlMs: 1_000 }), acme: clients, logger: silent };
-  const flows: Flow<any>[] = [createCalendarFlow({ pool: stack.pool }), createTouchpointFlow()];
-  const runners = flows.map((flow) =>
-    createConsumerRunner({
-      kafka: stack.kafka, pool: stack.pool, codec: stack.codec, topics: stack.topics, flow, groupId: `${stack.id}.${flow.name}`, context, logger: silent, metrics,
-      sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1_000, retry: { initialDelayMs: 100, maxDelayMs: 300 },
-    }),
-  );
-  const app = await createConsumerServer({ pool: stack.pool, metrics, runners, dashboard: false });
+  const app = await createConsumers({
+    config: stack.config, logger: silent, runtime: stack, metrics, groupIdOf: (flow) => `${stack.id}.${flow}`, dashboard: false,
+    acme: acmeClientsFor({ tenants: edge.app.tenantRepository, metrics, retry: { retries: 1, initialDelayMs: 50, maxDelayMs: 100, deadlineMs: 1_000 } }),
+    tenantCacheTtlMs: 1_000, runner: { sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1_000, retry: { initialDelayMs: 100, maxDelayMs: 300 } },
+  });
   await app.listen({ host: '127.0.0.1', port: 0 });
-  consumers = { metrics, runners, app };
-  await Promise.all(runners.map((r) => r.start()));
+  consumers = { metrics, runners: app.consumerRunners, app };
   return consumers;
 }
 
@@ -172,7 +163,7 @@ async function deliver(type: string, object: object, secrets = [secret]): Promis
 const consumed = () => metricValue(consumers!.metrics, 'acme_sync_consumer_records_total', {}).then(async (all) => all - (await metricValue(consumers!.metrics, 'acme_sync_consumer_records_total', { outcome: 'fenced' })));
 
 async function allConsumed(): Promise<void> {
-  await eventually(async () => expect(await consumed()).toBe(accepted), 30_000);
+  await vi.waitFor(async () => expect(await consumed()).toBe(accepted), { timeout: 30_000, interval: 200 });
 }
 
 beforeAll(async () => {
@@ -230,7 +221,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stopPrometheus();
-  await Promise.all((consumers?.runners ?? []).map((r) => r.stop().catch(() => undefined)));
   await consumers?.app.close();
   await edge?.app.close();
   await acme?.sandbox.close();

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createSandbox, type Sandbox, type Truth } from '../../sandbox/src/index.js';
+import { createManualClock, createSandbox, type Sandbox, type Truth } from '../../sandbox/src/index.js';
 import { contract } from './support/harness.js';
 import { startReceiver, type Receiver } from './support/receiver.js';
 
@@ -181,15 +181,23 @@ describe('traffic generator', () => {
   });
 
   it('subscribes each account at its own URL and waits for start() when autoStart is false', async () => {
-    sb = createSandbox({ seed: 3, rateLimit: null });
+    // A manual clock: a paced generator that started would have made its first change
+    // synchronously, so "nothing yet" is observable without waiting for anything.
+    const clock = createManualClock();
+    sb = createSandbox({ seed: 3, rateLimit: null, clock });
     const receiver = await startReceiver();
     rx = receiver;
-    const run = sb.startGenerator({ accounts: 2, users: 1, contacts: 2, events: 20, webhookUrl: `${receiver.url}/{account_id}`, autoStart: false });
+    const run = sb.startGenerator({ accounts: 2, users: 1, contacts: 2, events: 20, rate: 10, webhookUrl: `${receiver.url}/{account_id}`, autoStart: false });
     expect(run.accounts.map((a) => a.webhook_subscription?.url)).toEqual(run.accounts.map((a) => `${receiver.url}/${a.account_id}`));
-    await new Promise((r) => setTimeout(r, 50));
+    // The delivery log: the accounts' set-up, and no change of the generator's.
+    const setUp = sb.deliveries.deliveries().length;
+    clock.advance(60_000);
     expect(run.status().events_done).toBe(0);
+    expect(sb.deliveries.deliveries()).toHaveLength(setUp);
     run.start();
     run.start();
+    expect(run.status().events_done).toBe(1);
+    clock.advance(2_000);
     const truth = await run.done;
     expect(truth.stats.events).toBe(20);
   });

@@ -1,9 +1,8 @@
 import { Webhook } from 'standardwebhooks';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createManualClock } from '../../sandbox/src/index.js';
 import { appointmentInput, contract, createHarness, type Harness } from './support/harness.js';
 import { startReceiver, type Receiver } from './support/receiver.js';
-import { waitUntil } from './support/wait.js';
 
 let h: Harness;
 let rx: Receiver;
@@ -76,7 +75,7 @@ describe('webhook deliveries', () => {
     h.sb.store.update('contact', h.accountId, h.contactId, { company: 'New Co' });
     const delays: number[] = [];
     for (let attempt = 1; attempt <= 4; attempt++) {
-      await waitUntil(() => clock.pendingDelays().length === 1, 5000, `retry ${attempt} scheduled`);
+      await vi.waitFor(() => expect(clock.pendingDelays(), `retry ${attempt} scheduled`).toHaveLength(1), { timeout: 5_000, interval: 5 });
       delays.push(clock.pendingDelays()[0]!);
       clock.advance(delays[delays.length - 1]!);
     }
@@ -128,7 +127,8 @@ describe('webhook deliveries', () => {
     expect((await h.call({ method: 'GET', url: `/v1/webhook-subscriptions/${sub.id}` })).statusCode).toBe(200);
     expect((await h.call({ method: 'DELETE', url: `/v1/webhook-subscriptions/${sub.id}` })).statusCode).toBe(204);
     h.sb.store.create('appointment', h.accountId, appointmentInput(h, { time_zone: 'UTC', location: null }) as never);
-    await new Promise((r) => setTimeout(r, 50));
+    // The delivery log holds the one delivery made before the delete: the new appointment made none.
+    expect(h.sb.deliveries.deliveries().map((d) => d.object_id)).toEqual([apt.id]);
     expect(rx.requests).toHaveLength(1);
     expect((await h.call({ method: 'GET', url: `/v1/webhook-subscriptions/${sub.id}` })).statusCode).toBe(404);
   });

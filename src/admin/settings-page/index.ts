@@ -1,7 +1,7 @@
 /**
  * The customers' settings page, served by the admin service: `GET /settings` (HTML) and
- * its two assets under /settings/assets/. The assets are TS string modules rather than
- * files so `tsc` carries them into dist/ (the image runs dist/, without src/).
+ * its two assets under /settings/assets/: the script is browser/settings.ts compiled
+ * (client.ts), the style a TS string module that `tsc` carries into dist/.
  *
  * Also here, for the page's OAuth connect: `GET /admin/tenants/:id/oauth/link` answers
  * the existing /oauth/start redirect's target as JSON (a script cannot read a redirect's
@@ -13,7 +13,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { visibleTenant } from '../context.js';
 import { sendError } from '../errors.js';
 import { emptyQuery, errorResponse, tenantIdParams } from '../schemas.js';
-import { SETTINGS_JS } from './client.js';
+import { settingsScript } from './client.js';
 import { SETTINGS_CSS } from './css.js';
 import { SETTINGS_HTML } from './html.js';
 
@@ -27,10 +27,7 @@ const SECURITY_HEADERS = {
   'cache-control': 'no-store',
 } as const;
 
-const ASSETS: Record<string, { type: string; body: string }> = {
-  'settings.js': { type: 'text/javascript; charset=utf-8', body: SETTINGS_JS },
-  'settings.css': { type: 'text/css; charset=utf-8', body: SETTINGS_CSS },
-};
+const ASSET_TYPES = { 'settings.js': 'text/javascript; charset=utf-8', 'settings.css': 'text/css; charset=utf-8' } as const;
 
 function sendStatic(reply: FastifyReply, type: string, body: string): FastifyReply {
   return reply.headers(SECURITY_HEADERS).type(type).send(body);
@@ -38,13 +35,17 @@ function sendStatic(reply: FastifyReply, type: string, body: string): FastifyRep
 
 /** At the root, no token: the page itself holds no data; it asks for the token. */
 export async function settingsPageRoutes(app: FastifyInstance): Promise<void> {
+  const assets: Record<string, { type: string; body: string }> = {
+    'settings.js': { type: ASSET_TYPES['settings.js'], body: await settingsScript() },
+    'settings.css': { type: ASSET_TYPES['settings.css'], body: SETTINGS_CSS },
+  };
   const page = { schema: { querystring: { type: 'object', additionalProperties: true }, response: { 200: { type: 'string' } } } };
   app.get(SETTINGS_PATH, page, async (_request, reply) => sendStatic(reply, 'text/html; charset=utf-8', SETTINGS_HTML));
   app.get<{ Params: { name: string } }>(
     `${SETTINGS_PATH}/assets/:name`,
-    { schema: { params: { type: 'object', required: ['name'], properties: { name: { type: 'string', enum: Object.keys(ASSETS) } } }, querystring: emptyQuery, response: { 200: { type: 'string' } } } },
+    { schema: { params: { type: 'object', required: ['name'], properties: { name: { type: 'string', enum: Object.keys(ASSET_TYPES) } } }, querystring: emptyQuery, response: { 200: { type: 'string' } } } },
     async (request, reply) => {
-      const asset = ASSETS[request.params.name]!;
+      const asset = assets[request.params.name]!;
       return sendStatic(reply, asset.type, asset.body);
     },
   );

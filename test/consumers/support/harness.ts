@@ -98,7 +98,6 @@ export async function createHarness(stack: IsolatedStack): Promise<Harness> {
   };
 }
 
-/** Poll until `check` passes (returns without throwing) or the time is up. */
 /**
  * One isolated stack and harness for the calling test file: created in beforeAll,
  * closed (harness, then stack) in afterAll. The returned object stands for the harness
@@ -125,18 +124,6 @@ export function useHarness(): Harness {
       return Reflect.get(harness, property);
     },
   });
-}
-
-export async function eventually<T>(check: () => Promise<T>, timeoutMs = 45_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > until) throw err;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
 }
 
 export interface TopicRecord {

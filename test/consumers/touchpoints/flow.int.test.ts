@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Producer } from 'kafkajs';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { createSandbox, type Sandbox, type Truth } from '../../../sandbox/src/index.js';
 import { createConsumerRunner, createTenantDirectory, DLQ_HEADERS, isBalanced, readLedger, type ConsumerRunner, type FlowContext } from '../../../src/consumers/runtime/index.js';
 import { createTouchpointFlow } from '../../../src/consumers/touchpoints/index.js';
@@ -83,12 +83,14 @@ function startRunner(groupId: string): ConsumerRunner {
 async function consumedAll(groupId: string, runner: ConsumerRunner): Promise<void> {
   const ends = await stack.admin.fetchTopicOffsets(stack.topics.activities);
   const expected = ends.reduce((sum, p) => sum + Number(p.high), 0);
-  for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
+  const stopped = runner.done.then(() => 'stopped', (err: unknown) => err);
+  let outcome: unknown;
+  void stopped.then((o) => (outcome = o));
+  await vi.waitFor(async () => {
+    if (outcome !== undefined) throw new Error(`runner ended before the end of ${stack.topics.activities}: ${String(outcome)}`);
     const { rows } = await stack.pool.query<{ total: string | null }>('SELECT sum(next_offset) AS total FROM consumer_offsets WHERE group_id = $1 AND topic = $2', [groupId, stack.topics.activities]);
-    if (Number(rows[0]?.total ?? 0) === expected) return;
-    await Promise.race([new Promise((r) => setTimeout(r, 200)), runner.done]);
-  }
-  throw new Error(`group ${groupId} did not reach the end of ${stack.topics.activities}`);
+    expect(Number(rows[0]?.total ?? 0), `group ${groupId} at the end of ${stack.topics.activities}`).toBe(expected);
+  }, { timeout: 60_000, interval: 200 });
 }
 
 async function tableCounts(): Promise<Record<string, number>> {

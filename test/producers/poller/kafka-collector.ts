@@ -1,6 +1,7 @@
 /** Reads the edge's three input topics from the beginning in the background, decoding Avro. */
 import type { Consumer } from 'kafkajs';
 import type { IsolatedStack } from '../../helpers/isolated-stack.js';
+import { waitUntil } from '../../helpers/wait.js';
 import type { EventEnvelope } from '../../../src/transforms/types.js';
 
 export interface Collected {
@@ -31,11 +32,9 @@ export async function startCollector(stack: IsolatedStack): Promise<Collector> {
   return {
     events,
     async until(predicate, what, timeoutMs = 30_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (!predicate(events)) {
-        if (Date.now() > deadline) throw new Error(`Kafka never showed ${what}; ${events.length} events collected`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await waitUntil(() => {
+        if (!predicate(events)) throw new Error(`Kafka never showed ${what}; ${events.length} events collected`);
+      }, { timeoutMs, intervalMs: 50 });
     },
     close: () => consumer.disconnect(),
   };

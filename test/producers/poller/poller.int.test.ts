@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
 import type { Producer } from 'kafkajs';
 import { acmeClientsFor } from '../../../src/acme/client.js';
 import { createProducer } from '../../../src/kafka/index.js';
+import { createLogger } from '../../../src/logger.js';
+import { createPolling } from '../../../src/processes/admin.js';
 import { createCursorStore } from '../../../src/producers/poller/cursor-store.js';
 import { createPoller } from '../../../src/producers/poller/poller.js';
 import { latestBackfill, runBackfill } from '../../../src/producers/poller/backfill.js';
@@ -16,6 +19,7 @@ let env: RunningSandbox;
 let tenants: TenantRepository;
 let producer: Producer;
 let publisher: EventPublisher;
+let polling: FastifyInstance;
 let collector: Collector;
 const RETRY = { initialDelayMs: 10, maxDelayMs: 200, retries: 20, deadlineMs: 20_000 };
 
@@ -23,15 +27,13 @@ beforeAll(async () => {
   stack = await createIsolatedStack(inject('stack'));
   env = await startSandbox();
   ({ tenants } = tenantsOf(stack.pool, stack.config));
-  producer = createProducer(stack.kafka);
-  await producer.connect();
-  publisher = createEventPublisher({ producer, codec: stack.codec, topics: stack.topics, lingerMs: 5 });
+  polling = await createPolling({ config: stack.config, logger: createLogger({ level: 'silent', name: 'poller-test' }), runtime: stack });
+  ({ kafkaProducer: producer, eventPublisher: publisher } = polling);
   collector = await startCollector(stack);
 });
 afterAll(async () => {
   await collector?.close();
-  await publisher?.close();
-  await producer?.disconnect();
+  await polling?.close();
   await env?.sandbox.close();
   await stack?.close();
 });

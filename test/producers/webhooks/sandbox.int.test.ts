@@ -3,7 +3,7 @@
  * and a Kafka outage that the sandbox's own webhook retry heals.
  */
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { createSandbox, type Sandbox } from '../../../sandbox/src/index.js';
 import type { AcmeContactEvent } from '../../../src/transforms/types.js';
 import { createIsolatedStack, type IsolatedStack } from '../../helpers/isolated-stack.js';
@@ -80,7 +80,7 @@ describe('the edge with Acme sandbox', () => {
       expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
 
       contactId = sandbox.store.create('contact', accountId, newContact('Lamarr')).id;
-      await waitUntil(() => sandbox.deliveries.deliveries({ accountId }).some((d) => d.attempts.some((a) => a.status_code === 503)));
+      await vi.waitFor(() => expect(sandbox.deliveries.deliveries({ accountId }).some((d) => d.attempts.some((a) => a.status_code === 503)), 'a delivery answered 503').toBe(true), { timeout: 15_000, interval: 20 });
       expect(await sizes(stack)).toEqual(before);
     } finally {
       await edge.app.kafkaProducer.connect();
@@ -97,13 +97,4 @@ describe('the edge with Acme sandbox', () => {
 
 function toInject(delivery: { headers: Record<string, string>; body: string }) {
   return { headers: delivery.headers, payload: delivery.body };
-}
-
-/** Polls a condition the sandbox updates as it delivers (no fixed sleeps). */
-async function waitUntil(condition: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }

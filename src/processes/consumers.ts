@@ -1,0 +1,110 @@
+/**
+ * `createConsumers`: the consumers process — one consumer group per flow
+ * (`<CONSUMER_GROUP_PREFIX>.<flow>` unless `groupIdOf` says otherwise), the tenant
+ * directory and Acme enrichment they share, one producer for outputs and the DLQ, and
+ * /metrics, /healthz, /readyz and the dashboard query. The runners are the last
+ * resource opened, so `app.close()` stops them first (each finishes its batch in hand
+ * and leaves its group), then the producer disconnects and the pool ends.
+ * `app.consumersFailed` rejects when a runner gives up: the process must exit non-zero.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import type pg from 'pg';
+import { acmeClientsFor, oauthClientOf } from '../acme/client.js';
+import { createCalendarFlow } from '../consumers/calendar/index.js';
+import { createConsumerRunner, createTenantDirectory, type AcmeReader, type ConsumerRunner, type Flow, type FlowContext, type RunnerOptions } from '../consumers/runtime/index.js';
+import { consumerRoutes } from '../consumers/server.js';
+import { createTouchpointFlow } from '../consumers/touchpoints/index.js';
+import type { Config } from '../config/index.js';
+import { createMetricsRegistry } from '../metrics/index.js';
+import { createSecretBox } from '../tenants/secret-box.js';
+import { createTenantRepository } from '../tenants/repository.js';
+import { buildProcess, metricsPlugin, producerPlugin, runtimePlugin, type ProcessOptions } from './plugins.js';
+
+export const FLOWS = {
+  calendar: (pool: pg.Pool): Flow<any> => createCalendarFlow({ pool }),
+  touchpoints: (): Flow<any> => createTouchpointFlow(),
+} as const;
+export type FlowName = keyof typeof FLOWS;
+export const FLOW_NAMES = Object.keys(FLOWS) as FlowName[];
+
+export interface ConsumersOptions extends ProcessOptions {
+  flows?: readonly FlowName[];
+  /** Default: `<CONSUMER_GROUP_PREFIX>.<flow>`. */
+  groupIdOf?: (flow: FlowName) => string;
+  /** How the flows read Acme (default: an Acme client per tenant). */
+  acme?: (tenantId: string) => AcmeReader;
+  /** Overrides of the settings-derived runner options (tests, benchmarks). */
+  runner?: Partial<Pick<RunnerOptions, 'retry' | 'sessionTimeoutMs' | 'heartbeatIntervalMs' | 'maxBytesPerPartition' | 'partitionsConsumedConcurrently'>>;
+  tenantCacheTtlMs?: number;
+  /** Serve the dashboard query (default: when the touch-point flow runs here). */
+  dashboard?: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    consumerRunners: readonly ConsumerRunner[];
+    /** Rejects with the first runner's failure. */
+    consumersFailed: Promise<never>;
+  }
+}
+
+/** Runner settings from the validated configuration. */
+export function runnerSettings(config: Config): Pick<RunnerOptions, 'retry' | 'sessionTimeoutMs' | 'heartbeatIntervalMs' | 'maxBytesPerPartition' | 'partitionsConsumedConcurrently' | 'maxWaitTimeMs'> {
+  return {
+    sessionTimeoutMs: config.CONSUMER_SESSION_TIMEOUT_MS,
+    heartbeatIntervalMs: config.CONSUMER_HEARTBEAT_INTERVAL_MS,
+    maxBytesPerPartition: config.CONSUMER_MAX_BYTES_PER_PARTITION,
+    partitionsConsumedConcurrently: config.CONSUMER_PARTITIONS_IN_FLIGHT,
+    maxWaitTimeMs: config.CONSUMER_MAX_WAIT_MS,
+    retry: { initialDelayMs: config.CONSUMER_RETRY_INITIAL_MS, maxDelayMs: config.CONSUMER_RETRY_MAX_MS },
+  };
+}
+
+const runnersPlugin = fp<{ options: ConsumersOptions; flows: readonly FlowName[] }>(async (app, { options, flows }) => {
+  const { config, logger } = options;
+  const { pool, kafka, codec, topics } = app.runtime;
+  const repository = createTenantRepository(pool, createSecretBox(config.MASTER_KEYS));
+  const acme = options.acme ?? acmeClientsFor({
+    tenants: repository, logger, metrics: app.metricsRegistry, pool, stages: { get: 'enrich' },
+    retry: { retries: config.ACME_RETRIES, deadlineMs: config.ACME_RETRY_DEADLINE_MS }, ...oauthClientOf(config),
+  });
+  const context: FlowContext = {
+    now: Date.now, acme, logger,
+    tenants: createTenantDirectory({ repository, acme, ttlMs: options.tenantCacheTtlMs ?? config.CONSUMER_TENANT_CACHE_TTL_MS }),
+  };
+  const settings = runnerSettings(config);
+  const runners = flows.map((name) => createConsumerRunner({
+    kafka, pool, codec, topics, flow: FLOWS[name](pool), context, logger, metrics: app.metricsRegistry, producer: app.kafkaProducer,
+    groupId: options.groupIdOf?.(name) ?? `${config.CONSUMER_GROUP_PREFIX}.${name}`,
+    ...settings, ...options.runner, retry: { ...settings.retry, ...options.runner?.retry },
+  }));
+  app.decorate('consumerRunners', runners);
+  const failed = Promise.race(runners.map((r) => r.done.then(() => new Promise<never>(() => undefined))));
+  failed.catch(() => undefined);
+  app.decorate('consumersFailed', failed);
+  app.addHook('onClose', async () => {
+    await Promise.allSettled(runners.map((r) => r.stop()));
+  });
+  await consumerRoutes(app, { pool, metrics: app.metricsRegistry, runners, dashboard: options.dashboard ?? flows.includes('touchpoints'), metricsRoute: false });
+}, { name: 'acme-sync-consumer-runners', dependencies: ['acme-sync-producer'] });
+
+export async function createConsumers(options: ConsumersOptions): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false });
+  return buildProcess(app, async () => {
+    await app.register(runtimePlugin, { options });
+    await app.register(metricsPlugin, { registry: options.metrics ?? createMetricsRegistry({ service: 'acme-sync-consumers' }) });
+    await app.register(producerPlugin, { logger: options.logger, startupWaitMs: Infinity });
+    await app.register(runnersPlugin, { options, flows: options.flows ?? FLOW_NAMES });
+  }).then(async (ready) => {
+    // Joining a group can take a session timeout (a dead member's partitions), longer than
+    // fastify's plugin timeout: the runners start once the app is ready; a failure closes it.
+    try {
+      await Promise.all(ready.consumerRunners.map((r) => r.start()));
+    } catch (err) {
+      await ready.close().catch(() => undefined);
+      throw err;
+    }
+    return ready;
+  });
+}
