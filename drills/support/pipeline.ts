@@ -23,6 +23,7 @@ import { createEventPublisher } from '../../src/producers/publisher.js';
 import { createSecretBox } from '../../src/tenants/secret-box.js';
 import { createTenantRepository } from '../../src/tenants/repository.js';
 import type { IsolatedStack } from './stack.js';
+import { acmeOutboundOf } from '../../src/acme/outbound.js';
 
 export interface DrillPipelineOptions {
   sandbox: SandboxOptions;
@@ -66,7 +67,8 @@ export async function startDrillPipeline(stack: IsolatedStack, options: DrillPip
   const edgeUrl = await edge.listen({ host: '127.0.0.1', port: 0 });
 
   const metrics = createMetricsRegistry({ service: 'drill-consumers', collectDefault: false });
-  const acme = acmeClientsFor({ tenants, logger, metrics, pool, stages: { get: 'enrich' } });
+  const acmeOutbound = acmeOutboundOf(stack.config, logger);
+  const acme = acmeClientsFor({ tenants, logger, metrics, pool, stages: { get: 'enrich' }, outbound: acmeOutbound });
   const producer = createProducer(stack.kafka);
   await producer.connect();
   const publisher = createEventPublisher({ producer, codec: stack.codec, topics: stack.topics, lingerMs: 5 });

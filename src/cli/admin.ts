@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { acmeClientsFor, oauthClientOf } from '../acme/client.js';
+import { acmeOutboundOf } from '../acme/outbound.js';
 import { createAdminApp } from '../admin/app.js';
 import { bootstrap } from '../bootstrap.js';
 import { loadConfig } from '../config/index.js';
@@ -40,13 +41,15 @@ export function registerAdmin(program: Command): void {
       const oauth = config.ACME_OAUTH_CLIENT_ID && config.ACME_OAUTH_CLIENT_SECRET
         ? { clientId: config.ACME_OAUTH_CLIENT_ID, clientSecret: config.ACME_OAUTH_CLIENT_SECRET, redirectUri: config.ACME_OAUTH_REDIRECT_URI }
         : undefined;
-      const clientFor = acmeClientsFor({ tenants, pool: runtime.pool, metrics, logger, ...oauthClientOf(config) });
+      const acmeOutbound = acmeOutboundOf(config, logger);
+      const clientFor = acmeClientsFor({ tenants, pool: runtime.pool, metrics, logger, outbound: acmeOutbound, ...oauthClientOf(config) });
       const backfills = createBackfillRunner({ pool: runtime.pool, tenants, publisher, clientFor, logger });
       const poller = createPoller({ pool: runtime.pool, tenants, publisher, clientFor, logger, metrics, concurrency: config.POLL_CONCURRENCY });
 
       const app = createAdminApp({
         pool: runtime.pool, tenants, publicBaseUrl: config.PUBLIC_BASE_URL, oauth, clientFor, backfills,
         bootstrapToken: config.ADMIN_BOOTSTRAP_TOKEN || undefined, rateLimitPerMinute: config.ADMIN_RATE_LIMIT_PER_MINUTE, metrics, logger,
+        acmeOutbound, acmeTimeoutMs: config.ACME_ADMIN_TIMEOUT_MS, addressRateLimitPerMinute: config.ADMIN_ADDRESS_RATE_LIMIT_PER_MINUTE,
         readiness: { kafka: () => producerConnected ? Promise.resolve() : Promise.reject(new Error('producer not connected')) },
         dlq: {
           kafka: runtime.kafka, codec: runtime.codec, producer, topic: runtime.topics.dlq,
@@ -60,6 +63,7 @@ export function registerAdmin(program: Command): void {
         await publisher.close();
         await producer.disconnect();
         await runtime.close();
+        await acmeOutbound.close();
       });
       const address = await app.listen({ host: config.HTTP_HOST, port: config.ADMIN_PORT });
       logger.info({ address, poller: opts.poller, oauth: Boolean(oauth) }, 'admin API listening');

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { acmeClientsFor, oauthClientOf } from '../acme/client.js';
+import { acmeOutboundOf } from '../acme/outbound.js';
 import { bootstrap } from '../bootstrap.js';
 import { loadConfig } from '../config/index.js';
 import { createProducer } from '../kafka/index.js';
@@ -50,7 +51,7 @@ export function registerBackfill(program: Command): void {
       await producer.connect();
       const publisher = createEventPublisher({ producer, codec: runtime.codec, topics: runtime.topics, lingerMs: config.PRODUCER_LINGER_MS });
       const clientFor = acmeClientsFor({
-        tenants, pool: runtime.pool, logger,
+        tenants, pool: runtime.pool, logger, outbound: acmeOutboundOf(config, logger),
         ...oauthClientOf(config),
       });
       const bar = new cliProgress.SingleBar(

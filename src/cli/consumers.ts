@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { acmeClientsFor, oauthClientOf } from '../acme/client.js';
+import { acmeOutboundOf } from '../acme/outbound.js';
 import { bootstrap } from '../bootstrap.js';
 import { loadConfig } from '../config/index.js';
 import { createCalendarFlow } from '../consumers/calendar/index.js';
@@ -43,7 +44,7 @@ export function registerConsumers(program: Command): void {
       const runtime = await bootstrap(config, logger);
       const metrics = createMetricsRegistry({ service: 'acme-sync-consumers' });
       const repository = createTenantRepository(runtime.pool, createSecretBox(config.MASTER_KEYS));
-      const acme = acmeClientsFor({ tenants: repository, logger, metrics, pool: runtime.pool, stages: { get: 'enrich' }, ...oauthClientOf(config) });
+      const acme = acmeClientsFor({ tenants: repository, logger, metrics, pool: runtime.pool, stages: { get: 'enrich' }, outbound: acmeOutboundOf(config, logger), ...oauthClientOf(config) });
       const context = { now: Date.now, tenants: createTenantDirectory({ repository, acme }), acme, logger };
       const producer = createProducer(runtime.kafka);
       await producer.connect();

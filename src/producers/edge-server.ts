@@ -10,7 +10,7 @@
  *   metricsRegistry  prom-client registry + GET /metrics
  *   pgPool           PostgreSQL pool                     (owned: ended on close)
  *   tenantRepository tenants with decrypted secrets
- *   tenantCache      5 s in-process cache over tenantRepository
+ *   tenantCache      2 s in-process cache over tenantRepository
  *   kafkaProducer    idempotent producer (acks=all)     (disconnected on close)
  *   eventPublisher   batching publisher over it          (flushed on close)
  *   GET /healthz     the process is alive
@@ -21,6 +21,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { Kafka, Producer } from 'kafkajs';
 import type pg from 'pg';
 import { createAcmeClient, oauthClientOf, type AcmeClient } from '../acme/client.js';
+import { acmeOutboundOf } from '../acme/outbound.js';
 import type { Config } from '../config/index.js';
 import { createPool } from '../db/index.js';
 import { createKafka, createProducer, kafkaOptionsFrom, type TopicNames } from '../kafka/index.js';
@@ -33,7 +34,7 @@ import { createSecretBox } from '../tenants/secret-box.js';
 import { createEventPublisher, type EventPublisher, type PublisherOptions } from './publisher.js';
 import { replyWithError } from './webhooks/http-errors.js';
 import { createWebhookPlugin, type ObjectFetcher } from './webhooks/route.js';
-import { createTenantCache, type TenantCache } from './webhooks/tenant-cache.js';
+import { createTenantCache, DEFAULT_TENANT_CACHE_TTL_MS, type TenantCache } from './webhooks/tenant-cache.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -95,7 +96,7 @@ const databasePlugin = (options: EdgeServerOptions) =>
     const tenants = createTenantRepository(pool, createSecretBox(config.MASTER_KEYS));
     app.decorate('pgPool', pool);
     app.decorate('tenantRepository', tenants);
-    app.decorate('tenantCache', createTenantCache({ load: (id) => tenants.getWithSecrets(id), ttlMs: options.tenantCacheTtlMs ?? 5_000, ...(options.now ? { now: options.now } : {}) }));
+    app.decorate('tenantCache', createTenantCache({ load: (id) => tenants.getWithSecrets(id), ttlMs: options.tenantCacheTtlMs ?? DEFAULT_TENANT_CACHE_TTL_MS, ...(options.now ? { now: options.now } : {}) }));
     app.addHook('onClose', async () => pool.end());
   });
 
@@ -180,15 +181,22 @@ const healthPlugin = (options: EdgeServerOptions, kafka: Kafka) =>
     });
   });
 
-/** Thin payloads: one AcmeClient per tenant (it caches credentials and refreshes OAuth tokens). */
+/**
+ * Thin payloads: one AcmeClient per tenant (it refreshes OAuth tokens, and re-reads the
+ * credentials whenever the tenant's version changed, so a new key or base URL is used by
+ * the next fetch), through the outbound client the configuration allows (outbound.ts).
+ */
 function acmeFetcher(app: FastifyInstance, options: EdgeServerOptions): ObjectFetcher {
   const clients = new Map<string, AcmeClient>();
+  const outbound = acmeOutboundOf(options.config, options.logger);
+  app.addHook('onClose', async () => outbound.close());
   return async (tenantId, type, id) => {
     let client = clients.get(tenantId);
     if (!client) {
       client = createAcmeClient({
         tenantId,
         tenants: app.tenantRepository,
+        outbound,
         logger: options.logger,
         metrics: app.metricsRegistry,
         pool: app.pgPool,

@@ -6,7 +6,7 @@ import type { AcmeContact, AcmePage } from '../../src/acme/types.js';
 import type { TenantRepository } from '../../src/tenants/repository.js';
 import { createIsolatedStack, type IsolatedStack } from '../helpers/isolated-stack.js';
 import {
-  createApiKeyTenant, createOAuthTenant, registerOAuthApp, seedAccount, startSandbox, tenantsOf,
+  createApiKeyTenant, sandboxOutbound, createOAuthTenant, registerOAuthApp, seedAccount, startSandbox, tenantsOf,
   type OAuthApp, type RunningSandbox,
 } from './sandbox-tenants.js';
 
@@ -28,7 +28,7 @@ afterAll(async () => {
 });
 
 function client(tenantId: string, extra: Partial<AcmeClientOptions> = {}) {
-  return createAcmeClient({ tenantId, tenants, clientId: app.clientId, clientSecret: app.clientSecret, retry: FAST_RETRY, ...extra });
+  return createAcmeClient({ tenantId, tenants, clientId: app.clientId, clientSecret: app.clientSecret, retry: FAST_RETRY, outbound: sandboxOutbound(), ...extra });
 }
 
 async function caught(p: Promise<unknown>): Promise<AcmeSyncError> {

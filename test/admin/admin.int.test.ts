@@ -11,7 +11,7 @@ import { createBackfillRunner, type BackfillRunner } from '../../src/producers/p
 import { createEventPublisher, type EventPublisher } from '../../src/producers/publisher.js';
 import type { TenantRepository } from '../../src/tenants/repository.js';
 import { createIsolatedStack, type IsolatedStack } from '../helpers/isolated-stack.js';
-import { REDIRECT_URI, registerOAuthApp, seedAccount, startSandbox, tenantsOf, type OAuthApp, type RunningSandbox } from '../acme/sandbox-tenants.js';
+import { REDIRECT_URI, registerOAuthApp, sandboxOutbound, seedAccount, startSandbox, tenantsOf, type OAuthApp, type RunningSandbox } from '../acme/sandbox-tenants.js';
 
 let stack: IsolatedStack;
 let env: RunningSandbox;
@@ -30,7 +30,7 @@ const CANARY_WHSEC = 'whsec_Y2FuYXJ5LXdlYmhvb2stc2VjcmV0LTAxMjM0NTY3';
 function deps(extra: Partial<AdminDeps> = {}): AdminDeps {
   return {
     pool: stack.pool, tenants, publicBaseUrl: 'http://127.0.0.1:9/', backfills,
-    oauth: { ...oauthApp, redirectUri: REDIRECT_URI }, acmeRetry: RETRY,
+    oauth: { ...oauthApp, redirectUri: REDIRECT_URI }, acmeRetry: RETRY, acmeOutbound: sandboxOutbound(),
     logger: createLogger({ level: 'debug', name: 'admin-test', destination: new Writable({ write(chunk, _enc, cb) { logLines.push(String(chunk)); cb(); } }) }),
     ...extra,
   };
@@ -43,7 +43,7 @@ beforeAll(async () => {
   producer = createProducer(stack.kafka);
   await producer.connect();
   publisher = createEventPublisher({ producer, codec: stack.codec, topics: stack.topics, lingerMs: 5 });
-  backfills = createBackfillRunner({ pool: stack.pool, tenants, publisher, clientFor: acmeClientsFor({ tenants, retry: RETRY }) });
+  backfills = createBackfillRunner({ pool: stack.pool, tenants, publisher, clientFor: acmeClientsFor({ tenants, retry: RETRY, outbound: sandboxOutbound() }) });
   oauthApp = registerOAuthApp(env);
   app = createAdminApp(deps());
   operator = (await createAdminTokenStore(stack.pool).issue({ tenantId: null, description: 'test operator' })).token;
@@ -206,7 +206,7 @@ describe('admin authentication', () => {
     expect((await call(tokenA, { method: 'POST', url: '/admin/tenants', payload: { id: 'adm-c', name: 'C', acmeBaseUrl: env.baseUrl, authKind: 'api_key' } })).statusCode).toBe(403);
     expect((await tenants.get('adm-b'))!.name).toBe('Tenant adm-b');
     await backfills.close().catch(() => undefined);
-    backfills = createBackfillRunner({ pool: stack.pool, tenants, publisher, clientFor: acmeClientsFor({ tenants, retry: RETRY }) });
+    backfills = createBackfillRunner({ pool: stack.pool, tenants, publisher, clientFor: acmeClientsFor({ tenants, retry: RETRY, outbound: sandboxOutbound() }) });
   });
 });
 

@@ -24,6 +24,7 @@ import type { TenantRepository } from '../../src/tenants/repository.js';
 import { toOutboundEvent } from '../../src/transforms/acme-to-event.js';
 import { createIsolatedStack, type IsolatedStack } from '../helpers/isolated-stack.js';
 import { registerOAuthApp, seedAccount, startSandbox, tenantsOf, type RunningSandbox } from '../acme/sandbox-tenants.js';
+import { sandboxOutbound } from '../acme/sandbox-tenants.js';
 
 const SCREENSHOTS = join(process.cwd(), '.cache', 'screenshots');
 const RETRY = { initialDelayMs: 10, maxDelayMs: 100, retries: 5, deadlineMs: 5_000 };
@@ -78,12 +79,13 @@ beforeAll(async () => {
   producer = createProducer(stack.kafka);
   await producer.connect();
   publisher = createEventPublisher({ producer, codec: stack.codec, topics: stack.topics, lingerMs: 5 });
-  backfills = createBackfillRunner({ pool: stack.pool, tenants, publisher, clientFor: acmeClientsFor({ tenants, retry: RETRY }) });
+  backfills = createBackfillRunner({ pool: stack.pool, tenants, publisher, clientFor: acmeClientsFor({ tenants, retry: RETRY, outbound: sandboxOutbound() }) });
   const port = await freePort();
   baseUrl = `http://127.0.0.1:${port}`;
   const redirectUri = `${baseUrl}/oauth/callback`;
   const oauthApp = registerOAuthApp(env, [redirectUri]);
   app = createAdminApp({
+    acmeOutbound: sandboxOutbound(),
     pool: stack.pool, tenants, publicBaseUrl: 'http://127.0.0.1:9/', backfills, oauth: { ...oauthApp, redirectUri }, acmeRetry: RETRY,
     dlq: { kafka: stack.kafka, codec: stack.codec, producer, topic: stack.topics.dlq, allowedTopics: [stack.topics.appointments, stack.topics.contacts, stack.topics.activities] },
   });

@@ -20,6 +20,7 @@ import { createSecretBox } from '../../src/tenants/secret-box.js';
 import { createTenantRepository, type TenantRepository } from '../../src/tenants/repository.js';
 import type { TenantSettingsInput } from '../../src/tenants/types.js';
 import type { IsolatedStack } from '../helpers/isolated-stack.js';
+import { sandboxOutbound } from '../acme/sandbox-tenants.js';
 
 export interface Pipeline {
   sandbox: Sandbox;
@@ -51,7 +52,7 @@ export async function startPipeline(stack: IsolatedStack, sandboxOptions: Sandbo
   const edgeUrl = await edge.listen({ host: '127.0.0.1', port: 0 });
 
   const metrics = createMetricsRegistry({ service: 'e2e-consumers', collectDefault: false });
-  const acme = acmeClientsFor({ tenants, logger, metrics, pool: stack.pool, stages: { get: 'enrich' } });
+  const acme = acmeClientsFor({ tenants, logger, metrics, pool: stack.pool, stages: { get: 'enrich' }, outbound: sandboxOutbound() });
   const producer = createProducer(stack.kafka);
   await producer.connect();
   const publisher: EventPublisher = createEventPublisher({ producer, codec: stack.codec, topics: stack.topics, lingerMs: 5 });

@@ -34,6 +34,7 @@ import { eventually, silent } from '../consumers/support/harness.js';
 import { createIsolatedStack, type IsolatedStack } from '../helpers/isolated-stack.js';
 import { eventId, metricValue, sign, startEdge, webhookEvent, type TestEdge } from '../producers/webhooks/harness.js';
 import { ALERTS_FILE, ROOT, dashboardQueries, readAlertRules, underlyingExpression, withGrafanaVariables } from './promql.js';
+import { sandboxOutbound } from '../acme/sandbox-tenants.js';
 
 /** The prometheus binary from PATH (Debian: apt-get install prometheus; CI installs it). */
 function hasPrometheus(): boolean {
@@ -135,7 +136,7 @@ async function scraped(expr: string, min: number): Promise<number> {
 async function startConsumers(): Promise<NonNullable<typeof consumers>> {
   const metrics = createMetricsRegistry({ service: 'acme-sync-consumers', collectDefault: false });
   const repository = edge.app.tenantRepository;
-  const clients = acmeClientsFor({ tenants: repository, metrics, retry: { retries: 1, initialDelayMs: 50, maxDelayMs: 100, deadlineMs: 1_000 } });
+  const clients = acmeClientsFor({ tenants: repository, metrics, outbound: sandboxOutbound(), retry: { retries: 1, initialDelayMs: 50, maxDelayMs: 100, deadlineMs: 1_000 } });
   const context = { now: Date.now, tenants: createTenantDirectory({ repository, acme: clients, ttlMs: 1_000 }), acme: clients, logger: silent };
   const flows: Flow<any>[] = [createCalendarFlow({ pool: stack.pool }), createTouchpointFlow()];
   const runners = flows.map((flow) =>
