@@ -122,10 +122,17 @@ export function createAdminApp(deps: AdminDeps): FastifyInstance {
       request.adminPrincipal = principal;
     });
     // Per token (hashed: the limiter's store must not hold tokens), once the token is known good.
-    admin.addHook('onRequest', admin.rateLimit({
-      max: deps.rateLimitPerMinute ?? 300, timeWindow: '1 minute', errorResponseBuilder: tooMany,
+    // createRateLimit: a second rateLimit() hook would be skipped (the plugin runs once per request).
+    const perToken = admin.createRateLimit({
+      max: deps.rateLimitPerMinute ?? 300, timeWindow: '1 minute',
       keyGenerator: (request) => `t:${sha256(bearerOf(request.headers.authorization) ?? '')}`,
-    }));
+    });
+    admin.addHook('onRequest', async (request, reply) => {
+      const limit = await perToken(request);
+      if (limit.isAllowed || !limit.isExceeded) return;
+      reply.header('retry-after', String(limit.ttlInSeconds));
+      return sendError(reply, 429, 'RATE_LIMITED', `Too many requests; retry in ${limit.ttlInSeconds} seconds`);
+    });
     await admin.register(tenantRoutes);
     await admin.register(tokenRoutes);
     await admin.register(oauthStartRoutes);

@@ -24,7 +24,7 @@ const topicPrefix = z.string().regex(/^[a-zA-Z0-9._-]{0,100}$/, 'expected letter
 const originList = z
   .string()
   .transform((s) => s.split(',').map((o) => o.trim()).filter(Boolean))
-  .pipe(z.array(z.string().regex(/^https?:\/\/[^/?#@\s:]+(:(\d{1,5}|\*))?\/?$/, 'expected scheme://host[:port|:*] origins without path or userinfo')));
+  .pipe(z.array(z.string().regex(/^https?:\/\/(\[[0-9a-fA-F:.]+\]|[^/?#@\s:[\]]+)(:(\d{1,5}|\*))?\/?$/, 'expected scheme://host[:port|:*] origins without path or userinfo')));
 const bool = z.enum(['true', 'false']).transform((s) => s === 'true');
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 const compatibility = z.enum(['BACKWARD', 'BACKWARD_TRANSITIVE', 'FORWARD', 'FORWARD_TRANSITIVE', 'FULL', 'FULL_TRANSITIVE', 'NONE']);
