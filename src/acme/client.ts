@@ -233,8 +233,10 @@ export function createAcmeClient(options: AcmeClientOptions): AcmeClient {
     });
   }
 
-  const badResponse = (operation: string, stage: Stage, what: string) =>
-    new PermanentError(`${ACME_PUBLIC_TEXT.error} (${operation}: 2xx without ${what})`, { code: ERROR_CODES.ACME_BAD_RESPONSE, stage, context: { tenantId, operation } });
+  const badResponse = (operation: string, stage: Stage, what: string, answer: AcmeAnswer) => {
+    log?.warn({ ref: answer.ref, operation, status: answer.status, expected: what }, 'Acme answered 2xx without what the contract promises');
+    return new PermanentError(`${ACME_PUBLIC_TEXT.error} (${operation}: 2xx without ${what}, ref ${answer.ref})`, { code: ERROR_CODES.ACME_BAD_RESPONSE, stage, context: { tenantId, operation, ref: answer.ref } });
+  };
 
   const getStage = options.stages?.get ?? 'enrich';
   const otherStage = options.stages?.other ?? 'poll';
@@ -244,7 +246,7 @@ export function createAcmeClient(options: AcmeClientOptions): AcmeClient {
     async get(type, id) {
       const operation = `get_${type}`;
       const answer = await exchange(operation, getStage, 'GET', `/v1/${ACME_COLLECTIONS[type]}/${encodeURIComponent(id)}`);
-      if (answer.body === null || typeof answer.body !== 'object') throw badResponse(operation, getStage, 'a JSON object');
+      if (answer.body === null || typeof answer.body !== 'object') throw badResponse(operation, getStage, 'a JSON object', answer);
       return answer.body as AcmeObjects[typeof type];
     },
     async list(type, q) {
@@ -256,14 +258,14 @@ export function createAcmeClient(options: AcmeClientOptions): AcmeClient {
       const query = params.size > 0 ? `?${params.toString()}` : '';
       const answer = await exchange(operation, otherStage, 'GET', `/v1/${ACME_COLLECTIONS[type]}${query}`);
       const page = answer.body as Partial<AcmePage<AcmeObjects[typeof type]>> | undefined;
-      if (!Array.isArray(page?.data) || (page.next_cursor !== null && typeof page.next_cursor !== 'string')) throw badResponse(operation, otherStage, '{ data, next_cursor }');
+      if (!Array.isArray(page?.data) || (page.next_cursor !== null && typeof page.next_cursor !== 'string')) throw badResponse(operation, otherStage, '{ data, next_cursor }', answer);
       return { data: page.data, next_cursor: page.next_cursor };
     },
     async createWebhookSubscription(input) {
       const operation = 'create_webhook_subscription';
       const answer = await exchange(operation, otherStage, 'POST', '/v1/webhook-subscriptions', { url: input.url, event_types: input.eventTypes ?? ['*'] });
       const b = answer.body as { id?: unknown; secret?: unknown } | undefined;
-      if (typeof b?.id !== 'string' || typeof b.secret !== 'string') throw badResponse(operation, otherStage, 'id and secret');
+      if (typeof b?.id !== 'string' || typeof b.secret !== 'string') throw badResponse(operation, otherStage, 'id and secret', answer);
       return { id: b.id, secret: b.secret };
     },
     async deleteWebhookSubscription(id) {
