@@ -139,6 +139,9 @@ async function main(): Promise<void> {
     CONSUMER_PORT: String(PORTS.consumers),
     PUBLIC_BASE_URL: `http://127.0.0.1:${PORTS.edge}`,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    // The only Acme the demo's tenants may use is the local sandbox, on loopback (docs/SECURITY.md).
+    ACME_ALLOWED_BASE_URLS: process.env.ACME_ALLOWED_BASE_URLS || `http://127.0.0.1:${PORTS.sandbox}`,
+    ACME_ALLOW_PRIVATE_NETWORK: process.env.ACME_ALLOW_PRIVATE_NETWORK || 'true',
   };
 
   const sandbox = createSandbox({ seed: SEED, rateLimit: { capacity: 200, refillPerSecond: 100 }, faults: { duplicate: 0.05, reorder: 0.05, lose: 0.01, badData: 0.01 } });
