@@ -218,6 +218,8 @@ export function createAcmeClient(options: AcmeClientOptions): AcmeClient {
       } catch (err) {
         const e = toAcmeSyncError(err, stage, { tenantId, operation });
         if (e.code === ERROR_CODES.ACME_UNAVAILABLE && e.context.status === undefined) metrics.requests.inc({ operation, outcome: e.context.timeout ? 'timeout' : 'network_error' });
+        if (e.code === ERROR_CODES.ACME_ADDRESS_REFUSED) metrics.requests.inc({ operation, outcome: 'address_refused' });
+        if (e.code === ERROR_CODES.ACME_REDIRECT) metrics.requests.inc({ operation, outcome: 'redirect' });
         throw e;
       }
     };

@@ -1,6 +1,6 @@
 /**
  * Activating a tenant: once Acme accepts its credentials (an API key, or OAuth tokens
- * from the connect flow), subscribe our edge's webhook URL at Acme, keep the signing
+ * from the connect flow) in a live call, subscribe our edge's webhook URL at Acme, keep the signing
  * secret (newest first, so deliveries signed by the previous subscription still verify
  * while they drain), make the tenant active and start the initial backfill.
  */
@@ -16,8 +16,7 @@ import type { Tenant } from '../tenants/types.js';
 
 export interface ActivationDeps {
   tenants: TenantRepository;
-  clientFor: (tenantId: string) => AcmeClient;
-  /** Verification calls: the outbound client and the admin request's budget for Acme (ACME_ADMIN_TIMEOUT_MS). */
+  /** Activation's calls to Acme: the outbound client and the admin request's budget for Acme (ACME_ADMIN_TIMEOUT_MS). */
   outbound: AcmeOutbound;
   acmeTimeoutMs: number;
   pool?: pg.Pool;
@@ -58,12 +57,20 @@ export async function verifyApiKey(deps: Pick<ActivationDeps, 'outbound' | 'acme
   throw withField(classify(answer, what, 'poll', Date.now()).error);
 }
 
-/** The stored credentials (OAuth tokens refreshed when due), checked with a live call by a fresh client. */
-export async function verifyStoredCredentials(deps: ActivationDeps, tenantId: string): Promise<void> {
-  const client = createAcmeClient({
+/**
+ * A client for one admin request: the admin budget per call and no retries (an admin
+ * request must not hang on a host that never answers, and a retried POST could create a
+ * second subscription). The poller's shared clients keep their patient retry policy.
+ */
+function adminClient(deps: ActivationDeps, tenantId: string): AcmeClient {
+  return createAcmeClient({
     tenantId, tenants: deps.tenants, outbound: deps.outbound, pool: deps.pool, logger: deps.logger, ...deps.oauth,
     requestTimeoutMs: deps.acmeTimeoutMs, retry: { retries: 0, deadlineMs: deps.acmeTimeoutMs }, stages: { get: 'poll', other: 'poll' },
   });
+}
+
+/** The stored credentials (OAuth tokens refreshed when due), checked with a live call. */
+export async function verifyStoredCredentials(deps: ActivationDeps, tenantId: string, client = adminClient(deps, tenantId)): Promise<void> {
   try {
     await client.list('user', { limit: 1 });
   } catch (err) {
@@ -80,8 +87,8 @@ function withField(err: unknown): unknown {
 export async function activateTenant(deps: ActivationDeps, tenantId: string, options: { backfillSince?: string } = {}): Promise<Activation> {
   const before = await deps.tenants.get(tenantId);
   if (!before) throw new PermanentError(`Unknown tenant ${tenantId}`, { code: ERROR_CODES.UNKNOWN_TENANT, context: { tenantId } });
-  await verifyStoredCredentials(deps, tenantId);
-  const client = deps.clientFor(tenantId);
+  const client = adminClient(deps, tenantId);
+  await verifyStoredCredentials(deps, tenantId, client);
   const subscription = await client.createWebhookSubscription({ url: webhookUrl(deps.publicBaseUrl, tenantId) });
   await deps.tenants.updateSecrets(tenantId, (s) => ({ ...s, webhookSecrets: [subscription.secret, ...s.webhookSecrets].slice(0, KEPT_WEBHOOK_SECRETS) }));
   await deps.tenants.update(tenantId, { webhookSubscriptionId: subscription.id });

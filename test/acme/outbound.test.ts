@@ -148,3 +148,22 @@ describe('the Acme outbound guard', () => {
     for (const bad of ['https://api.acme.example/v1', 'https://u:p@api.acme.example', 'ftp://api.acme.example', 'api.acme.example']) expect(() => parseOriginPattern(bad), bad).toThrow();
   });
 });
+
+describe('DNS rebinding', () => {
+  it('checks the address the connection uses: a name that answers public first and loopback next is refused on the second call', async () => {
+    let calls = 0;
+    // The resolver a rebinding attacker controls: first a public answer (the connection is
+    // attempted and fails or times out as ACME_UNAVAILABLE; nothing listens there), then loopback.
+    const lookup = ((_host: string, _options: unknown, callback: (err: null, addresses: Array<{ address: string; family: number }>) => void) => {
+      calls += 1;
+      callback(null, [{ address: calls === 1 ? '8.8.8.8' : '127.0.0.1', family: 4 }]);
+    }) as unknown as typeof import('node:dns').lookup;
+    const outbound = createAcmeOutbound({ allowedBaseUrls: ['http://acme.rebind.test:65321'], lookup, connectTimeoutMs: 200 });
+    outbounds.push(outbound);
+    const first = await codeOf(outbound, 'http://acme.rebind.test:65321/v1/users');
+    const second = await codeOf(outbound, 'http://acme.rebind.test:65321/v1/users');
+    expect(first).not.toBe(ERROR_CODES.ACME_ADDRESS_REFUSED);
+    expect(second).toBe(ERROR_CODES.ACME_ADDRESS_REFUSED);
+    expect(calls).toBe(2);
+  });
+});
