@@ -99,6 +99,12 @@ export function originAllowed(url: URL, patterns: readonly OriginPattern[]): boo
   return patterns.some((p) => p.protocol === url.protocol && p.hostname === url.hostname && (p.port === '*' || p.port === url.port));
 }
 
+/** Is `url` a base URL the allow-list admits (http(s), no userinfo, an allowed origin)? */
+export function isAllowedBaseUrl(url: string, allowedBaseUrls: readonly string[]): boolean {
+  const shape = checkUrlShape(url);
+  return 'url' in shape && originAllowed(shape.url, allowedBaseUrls.map(parseOriginPattern));
+}
+
 /**
  * Why an address may not be connected to, or undefined for a public unicast address.
  * ipaddr.js `process` turns IPv4-mapped IPv6 (::ffff:127.0.0.1) into IPv4 first.
