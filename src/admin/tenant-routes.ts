@@ -64,9 +64,15 @@ export async function tenantRoutes(app: FastifyInstance): Promise<void> {
 
   app.patch<IdParams & { Body: UpdateBody }>('/tenants/:id', { schema: { ...byId, body: updateTenantBody, response: { 200: tenantResponse, ...errors } } }, async (request) => {
     const { id } = request.params;
-    await visibleTenant(services, request, id);
+    const tenant = await visibleTenant(services, request, id);
     assertAllowedBaseUrl(request.body.acmeBaseUrl);
     const { credentials, ...patch } = request.body;
+    // A new API key, or an API-key tenant moving to another Acme host, is checked with a live
+    // call before anything is written: a wrong key must not replace a working one.
+    if (tenant.authKind === 'api_key' && (credentials?.apiKey !== undefined || patch.acmeBaseUrl !== undefined)) {
+      const apiKey = credentials?.apiKey ?? (await tenants.getWithSecrets(id))?.secrets.apiKey;
+      if (apiKey !== undefined) await verifyApiKey(services, { tenantId: id, baseUrl: patch.acmeBaseUrl ?? tenant.acmeBaseUrl, apiKey });
+    }
     if (Object.keys(patch).length > 0) await tenants.update(id, patch);
     if (credentials) {
       await tenants.updateSecrets(id, (s) => ({

@@ -96,6 +96,8 @@ describe('tenants through the admin API', () => {
 
   it('updates only allow-listed fields, merges settings and takes write-only credentials', async () => {
     await createTenant('adm-update');
+    // A new API key is checked with Acme before it is stored (docs/SECURITY.md): the canary is a real sandbox key.
+    env.sandbox.provisionAccount({ name: 'adm-update', api_key: CANARY_KEY });
     const res = await call(operator, { method: 'PATCH', url: '/admin/tenants/adm-update', payload: { name: 'Renamed', settings: { flows: { calendar: false } }, credentials: { apiKey: CANARY_KEY } } });
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json()).toMatchObject({ name: 'Renamed', settings: { flows: { calendar: false, touchpoints: true } }, secretsSet: { apiKey: true } });

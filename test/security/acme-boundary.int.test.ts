@@ -323,6 +323,14 @@ describe('4. credentials are verified at activation', () => {
     expect(wrong.json().error).toMatchObject({ code: ERROR_CODES.ACME_AUTH_FAILED, field: 'credentials' });
     expect(wrong.json().error.message).toMatch(new RegExp(`^${ACME_PUBLIC_TEXT.credentials}`));
     expect((await tenants.getWithSecrets(id))!.secrets.apiKey).toBe(api_key);
+    // The same through PATCH, and a move to a host where the stored key does not work.
+    const patched = await as(app, own, { method: 'PATCH', url: `/admin/tenants/${id}`, payload: { credentials: { apiKey: 'ak_wrong_key_1111' } } });
+    expect(patched.statusCode, patched.body).toBe(502);
+    hostileMode = 'status401';
+    const moved = await as(app, own, { method: 'PATCH', url: `/admin/tenants/${id}`, payload: { acmeBaseUrl: hostile.url } });
+    expect(moved.statusCode, moved.body).toBe(502);
+    const stored = (await tenants.getWithSecrets(id))!;
+    expect([stored.secrets.apiKey, stored.acmeBaseUrl]).toEqual([api_key, env.baseUrl]);
   });
 });
 
