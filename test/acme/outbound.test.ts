@@ -11,7 +11,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { checkUrlShape, createAcmeOutbound, parseOriginPattern, refusedRange, type AcmeOutbound } from '../../src/acme/outbound.js';
+import { checkUrlShape, createAcmeOutbound, isAllowedBaseUrl, parseOriginPattern, refusedRange, type AcmeOutbound } from '../../src/acme/outbound.js';
 import { AcmeSyncError, ERROR_CODES } from '../../src/errors/index.js';
 
 const byte = fc.integer({ min: 0, max: 255 });
@@ -134,6 +134,25 @@ describe('the Acme outbound guard', () => {
       expect(await codeOf(outbound, url), url).toBe(ERROR_CODES.ACME_ADDRESS_REFUSED);
     }
     for (const url of ['https://acme.example', 'https://acme.example:443/', 'http://127.0.0.1:4010', 'http://0x7f000001:5000/']) expect(outbound.isAllowedBaseUrl(url), url).toBe(true);
+  });
+
+  it('admits a generated URL exactly when its scheme, host and port are an allowed origin and it has no userinfo', () => {
+    const allowed = ['https://acme.example', 'http://127.0.0.1:*'];
+    // Near misses of the allowed origins (case, trailing dot, subdomains, suffixes, ports, userinfo) and random URLs.
+    const nearMiss = fc.tuple(
+      fc.constantFrom('http', 'https', 'HTTPS'),
+      fc.constantFrom('', 'u@', 'u:p@', 'acme.example@'),
+      fc.constantFrom('acme.example', 'ACME.Example', 'acme.example.', 'api.acme.example', 'acme.example.evil.example', '127.0.0.1', '127.0.0.01', '0x7f.1', '127.0.0.2'),
+      fc.constantFrom('', ':443', ':8443', ':80', ':4010'),
+      fc.webPath(),
+    ).map(([sch, user, host, port, path]) => `${sch}://${user}${host}${port}${path}`);
+    const webUrl = fc.webUrl({ withQueryParameters: true, withFragments: true, authoritySettings: { withUserInfo: true, withPort: true, withIPv4: true } });
+    fc.assert(fc.property(fc.oneof(nearMiss, webUrl), (raw) => {
+      const url = new URL(raw);
+      const expected = url.username === '' && url.password === '' && ((url.origin === 'https://acme.example') || (url.protocol === 'http:' && url.hostname === '127.0.0.1'));
+      expect(isAllowedBaseUrl(raw, allowed), raw).toBe(expected);
+    }), { numRuns: 1_000 });
+    expect(isAllowedBaseUrl('https://acme.example/any/path', allowed)).toBe(true);
   });
 
   it('lets public unicast addresses through the classification (so the guard is not refusing everything)', () => {

@@ -210,9 +210,11 @@ describe('1. our OAuth client secret goes only to the allowed token endpoint', (
     const state = await createOAuthStateStore(stack.pool).issue(id, REDIRECT_URI);
     const callback = await app.inject({ method: 'GET', url: `/oauth/callback?state=${state}&code=code_from_anywhere` });
     expect(callback.json().error.code).toBe(ERROR_CODES.ACME_ADDRESS_REFUSED);
-    // Token refresh, in the admin process and in the edge (both hold our client secret).
+    // Token refresh, in the admin process, the consumers and the edge (all hold our client secret).
     await tenants.updateSecrets(id, (s) => ({ ...s, oauth: { accessToken: 'at_expiring', refreshToken: 'rt_expiring', expiresAt: Date.now() } }));
     expect((await caught(clientFor(id).list('user', {}))).code).toBe(ERROR_CODES.ACME_ADDRESS_REFUSED);
+    const consumers = acmeClientsFor({ tenants, outbound: configured, retry: RETRY, stages: { get: 'enrich' }, ...oauthApp });
+    expect((await caught(consumers(id).get('contact', 'con_1'))).code).toBe(ERROR_CODES.ACME_ADDRESS_REFUSED);
     const edge = await startEdge(stack);
     closers.push(() => edge.app.close());
     const secret = createSecret();
