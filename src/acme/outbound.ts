@@ -135,8 +135,8 @@ function guardedLookup(lookup: typeof dns.lookup) {
       const list = addresses as dns.LookupAddress[];
       const bad = list.map((a) => [a.address, refusedRange(a.address)] as const).find(([, r]) => r !== undefined);
       if (bad || list.length === 0) {
-        const e = Object.assign(refused(hostname, bad ? `${bad[1]} (${bad[0]})` : 'unresolvable', 'poll'), { code: ERROR_CODES.ACME_ADDRESS_REFUSED });
-        return callback(e as unknown as NodeJS.ErrnoException, []);
+        // net hands this error to the socket's 'error' event; undici rejects the fetch with it as the cause.
+        return callback(refused(hostname, bad ? `${bad[1]} (${bad[0]})` : 'unresolvable', 'poll') as unknown as NodeJS.ErrnoException, []);
       }
       if (options.all) return callback(null, list);
       return callback(null, list[0]!.address, list[0]!.family);
