@@ -201,6 +201,9 @@ async function main(): Promise<void> {
     PUBLIC_BASE_URL: `http://127.0.0.1:${PORTS.edge}`,
     // Info goes to the log files (their last lines are shown when a process dies); the terminal gets warnings and errors.
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+    // The only Acme the demo's tenants may use is the local sandbox, on loopback (docs/SECURITY.md).
+    ACME_ALLOWED_BASE_URLS: process.env.ACME_ALLOWED_BASE_URLS || `http://127.0.0.1:${PORTS.sandbox}`,
+    ACME_ALLOW_PRIVATE_NETWORK: process.env.ACME_ALLOW_PRIVATE_NETWORK || 'true',
   };
 
   const sandbox = createSandbox({ seed: SEED, rateLimit: { capacity: 200, refillPerSecond: 100 }, faults: { duplicate: 0.05, reorder: 0.05, lose: 0.01, badData: 0.01 } });

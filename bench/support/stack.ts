@@ -39,6 +39,9 @@ export function childEnv(stack: IsolatedStack, extra: Record<string, string> = {
     LOG_LEVEL: 'warn',
     CONSUMER_PORT: '0',
     CONSUMER_GROUP_PREFIX: `${stack.id}.group`,
+    // The stack's Acme allow-list (the sandbox on loopback in drills and benchmarks).
+    ACME_ALLOWED_BASE_URLS: c.ACME_ALLOWED_BASE_URLS.join(','),
+    ACME_ALLOW_PRIVATE_NETWORK: String(c.ACME_ALLOW_PRIVATE_NETWORK),
     ...extra,
   };
 }

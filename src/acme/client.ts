@@ -9,7 +9,11 @@
  *   refreshed and its access token is used instead.
  * - 429 waits `Retry-After` (TransientError ACME_RATE_LIMITED with retryAfterMs); 5xx,
  *   refused connections and timeouts retry with the shared jittered backoff and deadline;
- *   404 is ACME_NOT_FOUND; other 4xx are permanent. Errors never carry credentials.
+ *   404 is ACME_NOT_FOUND; other 4xx are permanent. Errors never carry credentials nor
+ *   upstream bytes: fixed texts and a reference; Acme's answer is logged under it.
+ * - Credentials are re-read whenever the tenant's version changed (one indexed read per
+ *   call): a new API key, base URL or token written by any process is used by the next
+ *   call of every process, instead of a client built once and kept until restart.
  */
 import type pg from 'pg';
 import type { Config } from '../config/index.js';
@@ -20,7 +24,8 @@ import { counter, histogram, type Registry } from '../metrics/index.js';
 import { retry, systemClock, type Clock, type RetryOptions } from '../retry/index.js';
 import type { TenantRepository } from '../tenants/repository.js';
 import type { OAuthTokens } from '../tenants/types.js';
-import { classify, send, type AcmeAnswer, type FetchLike } from './http.js';
+import { ACME_PUBLIC_TEXT, classify, logAcmeFailure, send, type AcmeAnswer } from './http.js';
+import type { AcmeOutbound } from './outbound.js';
 import { refreshAccessToken } from './oauth.js';
 import { ACME_COLLECTIONS, type AcmeObjectType, type AcmeObjects, type AcmePage } from './types.js';
 
@@ -46,7 +51,8 @@ export interface AcmeClientOptions {
   /** Our OAuth client at Acme (needed to refresh OAuth tenants' tokens). */
   clientId?: string;
   clientSecret?: string;
-  fetch?: FetchLike;
+  /** The one outbound HTTP client (allow-list, address checks, no redirects, caps): outbound.ts. */
+  outbound: AcmeOutbound;
   clock?: Clock;
   logger?: Logger;
   metrics?: Registry;
@@ -64,6 +70,8 @@ export interface AcmeClientOptions {
 export const ACME_RETRY: Partial<RetryOptions> = { retries: 8, initialDelayMs: 200, maxDelayMs: 10_000, deadlineMs: 60_000 };
 
 interface Credentials {
+  /** The tenant row's version these were read at: any change of credentials, base URL or secrets bumps it. */
+  version: number;
   baseUrl: string;
   token: string;
   oauth?: OAuthTokens;
@@ -81,7 +89,7 @@ function createAcmeMetrics(registry: Registry) {
 export function createAcmeClient(options: AcmeClientOptions): AcmeClient {
   const { tenantId, tenants } = options;
   const clock = options.clock ?? systemClock;
-  const fetchFn = options.fetch ?? fetch;
+  const { outbound } = options;
   const timeoutMs = options.requestTimeoutMs ?? 15_000;
   const refreshBeforeMs = options.refreshBeforeExpiryMs ?? 60_000;
   const metrics = createAcmeMetrics(options.metrics ?? new promClient.Registry());
@@ -95,10 +103,10 @@ export function createAcmeClient(options: AcmeClientOptions): AcmeClient {
     if (tenant.authKind === 'oauth') {
       const oauth = tenant.secrets.oauth;
       if (!oauth) throw new PermanentError(`Tenant ${tenantId} is not connected to Acme (no OAuth tokens)`, { code: ERROR_CODES.ACME_AUTH_FAILED, context: { tenantId } });
-      return { baseUrl: tenant.acmeBaseUrl, token: oauth.accessToken, oauth };
+      return { version: tenant.version, baseUrl: tenant.acmeBaseUrl, token: oauth.accessToken, oauth };
     }
     if (!tenant.secrets.apiKey) throw new PermanentError(`Tenant ${tenantId} has no Acme API key`, { code: ERROR_CODES.ACME_AUTH_FAILED, context: { tenantId } });
-    return { baseUrl: tenant.acmeBaseUrl, token: tenant.secrets.apiKey };
+    return { version: tenant.version, baseUrl: tenant.acmeBaseUrl, token: tenant.secrets.apiKey };
   }
 
   const expiresSoon = (c: Credentials) => c.oauth !== undefined && c.oauth.expiresAt - clock.now() <= refreshBeforeMs;
@@ -129,7 +137,7 @@ export function createAcmeClient(options: AcmeClientOptions): AcmeClient {
       }
       const grant = await refreshAccessToken({
         baseUrl: stored.baseUrl, clientId: options.clientId, clientSecret: options.clientSecret, refreshToken: stored.oauth!.refreshToken,
-        fetch: fetchFn, now: clock.now, timeoutMs, stage: options.stages?.other ?? 'poll',
+        outbound, logger: log, now: clock.now, timeoutMs, stage: options.stages?.other ?? 'poll',
       }).catch(async (err: unknown) => {
         // Without the cross-process lock another process may have rotated the token between
         // our read and our refresh: its access token is then the live one.
@@ -153,7 +161,7 @@ export function createAcmeClient(options: AcmeClientOptions): AcmeClient {
       });
       metrics.refreshes.inc({ outcome: won ? 'refreshed' : 'lost_race' });
       log?.info({ reason, won }, 'OAuth access token refreshed');
-      return won ? { ...stored, token: grant.tokens.accessToken, oauth: grant.tokens } : load();
+      return load();
     });
   }
 
@@ -165,7 +173,8 @@ export function createAcmeClient(options: AcmeClientOptions): AcmeClient {
   }
 
   async function credentials(): Promise<Credentials> {
-    cached ??= await load();
+    const version = await tenants.versionOf(tenantId);
+    if (cached === undefined || cached.version !== version) cached = await load();
     if (expiresSoon(cached)) cached = await refreshOnce(cached, 'expiring');
     return cached;
   }
@@ -184,7 +193,7 @@ export function createAcmeClient(options: AcmeClientOptions): AcmeClient {
       if (body !== undefined) headers['content-type'] = 'application/json';
       const started = performance.now();
       try {
-        return await send(fetchFn, new URL(path, creds.baseUrl).toString(), { method, headers, body: body === undefined ? undefined : JSON.stringify(body) }, timeoutMs, stage, operation);
+        return await send(outbound, new URL(path, creds.baseUrl).toString(), { method, headers, body: body === undefined ? undefined : JSON.stringify(body) }, timeoutMs, stage, operation);
       } finally {
         metrics.latency.observe({ operation }, (performance.now() - started) / 1000);
       }
@@ -202,12 +211,15 @@ export function createAcmeClient(options: AcmeClientOptions): AcmeClient {
           metrics.requests.inc({ operation, outcome: 'ok' });
           return answer;
         }
+        logAcmeFailure(log, answer, operation);
         const { error, outcome } = classify(answer, operation, stage, clock.now());
         metrics.requests.inc({ operation, outcome });
         throw error;
       } catch (err) {
         const e = toAcmeSyncError(err, stage, { tenantId, operation });
         if (e.code === ERROR_CODES.ACME_UNAVAILABLE && e.context.status === undefined) metrics.requests.inc({ operation, outcome: e.context.timeout ? 'timeout' : 'network_error' });
+        if (e.code === ERROR_CODES.ACME_ADDRESS_REFUSED) metrics.requests.inc({ operation, outcome: 'address_refused' });
+        if (e.code === ERROR_CODES.ACME_REDIRECT) metrics.requests.inc({ operation, outcome: 'redirect' });
         throw e;
       }
     };
@@ -223,8 +235,10 @@ export function createAcmeClient(options: AcmeClientOptions): AcmeClient {
     });
   }
 
-  const badResponse = (operation: string, stage: Stage, what: string) =>
-    new PermanentError(`Acme ${operation} answered 2xx without ${what}`, { code: ERROR_CODES.ACME_BAD_RESPONSE, stage, context: { tenantId, operation } });
+  const badResponse = (operation: string, stage: Stage, what: string, answer: AcmeAnswer) => {
+    log?.warn({ ref: answer.ref, operation, status: answer.status, expected: what }, 'Acme answered 2xx without what the contract promises');
+    return new PermanentError(`${ACME_PUBLIC_TEXT.error} (${operation}: 2xx without ${what}, ref ${answer.ref})`, { code: ERROR_CODES.ACME_BAD_RESPONSE, stage, context: { tenantId, operation, ref: answer.ref } });
+  };
 
   const getStage = options.stages?.get ?? 'enrich';
   const otherStage = options.stages?.other ?? 'poll';
@@ -234,7 +248,7 @@ export function createAcmeClient(options: AcmeClientOptions): AcmeClient {
     async get(type, id) {
       const operation = `get_${type}`;
       const answer = await exchange(operation, getStage, 'GET', `/v1/${ACME_COLLECTIONS[type]}/${encodeURIComponent(id)}`);
-      if (answer.body === null || typeof answer.body !== 'object') throw badResponse(operation, getStage, 'a JSON object');
+      if (answer.body === null || typeof answer.body !== 'object') throw badResponse(operation, getStage, 'a JSON object', answer);
       return answer.body as AcmeObjects[typeof type];
     },
     async list(type, q) {
@@ -246,14 +260,14 @@ export function createAcmeClient(options: AcmeClientOptions): AcmeClient {
       const query = params.size > 0 ? `?${params.toString()}` : '';
       const answer = await exchange(operation, otherStage, 'GET', `/v1/${ACME_COLLECTIONS[type]}${query}`);
       const page = answer.body as Partial<AcmePage<AcmeObjects[typeof type]>> | undefined;
-      if (!Array.isArray(page?.data) || (page.next_cursor !== null && typeof page.next_cursor !== 'string')) throw badResponse(operation, otherStage, '{ data, next_cursor }');
+      if (!Array.isArray(page?.data) || (page.next_cursor !== null && typeof page.next_cursor !== 'string')) throw badResponse(operation, otherStage, '{ data, next_cursor }', answer);
       return { data: page.data, next_cursor: page.next_cursor };
     },
     async createWebhookSubscription(input) {
       const operation = 'create_webhook_subscription';
       const answer = await exchange(operation, otherStage, 'POST', '/v1/webhook-subscriptions', { url: input.url, event_types: input.eventTypes ?? ['*'] });
       const b = answer.body as { id?: unknown; secret?: unknown } | undefined;
-      if (typeof b?.id !== 'string' || typeof b.secret !== 'string') throw badResponse(operation, otherStage, 'id and secret');
+      if (typeof b?.id !== 'string' || typeof b.secret !== 'string') throw badResponse(operation, otherStage, 'id and secret', answer);
       return { id: b.id, secret: b.secret };
     },
     async deleteWebhookSubscription(id) {

@@ -4,10 +4,16 @@
  * or a refresh token (client authentication with HTTP Basic, RFC 6749 §2.3.1). Refresh
  * tokens rotate and are single use: presenting a used one revokes the whole family
  * (RFC 9700 §4.14), so callers must persist every new pair before using it.
+ *
+ * Our client secret goes only through the outbound client, whose allow-list admits only
+ * the operator's Acme origins (docs/SECURITY.md): a tenant-chosen base URL elsewhere is
+ * refused before any connection, so the secret cannot be sent there.
  */
 import { ERROR_CODES, PermanentError, TransientError, type Stage } from '../errors/index.js';
 import type { OAuthTokens } from '../tenants/types.js';
-import { classify, describeAcmeError, send, type FetchLike } from './http.js';
+import type { Logger } from '../logger.js';
+import { ACME_PUBLIC_TEXT, classify, logAcmeFailure, send } from './http.js';
+import type { AcmeOutbound } from './outbound.js';
 
 export interface OAuthClientCredentials {
   clientId: string;
@@ -22,7 +28,8 @@ export interface TokenGrant {
 
 export interface TokenRequestOptions extends OAuthClientCredentials {
   baseUrl: string;
-  fetch?: FetchLike;
+  outbound: AcmeOutbound;
+  logger?: Logger;
   now?: () => number;
   timeoutMs?: number;
   stage?: Stage;
@@ -44,22 +51,22 @@ async function tokenRequest(options: TokenRequestOptions, form: Record<string, s
   const stage = options.stage ?? 'poll';
   const basic = Buffer.from(`${encodeURIComponent(options.clientId)}:${encodeURIComponent(options.clientSecret)}`).toString('base64');
   const answer = await send(
-    options.fetch ?? fetch,
+    options.outbound,
     new URL('/oauth/token', options.baseUrl).toString(),
     { method: 'POST', headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, body: new URLSearchParams(form).toString() },
     options.timeoutMs ?? 10_000,
     stage,
     what,
   );
+  if (answer.status !== 200) logAcmeFailure(options.logger, answer, what);
   if (answer.status >= 500 || answer.status === 429) throw classify(answer, what, stage, now()).error;
   if (answer.status !== 200) {
     // invalid_grant / invalid_client: a person has to reconnect the tenant.
-    const { code, message } = describeAcmeError(answer.body);
-    throw new PermanentError(`Acme ${what} refused: ${code}${message ? ` (${message})` : ''}`, { code: ERROR_CODES.ACME_AUTH_FAILED, stage, context: { operation: what, status: answer.status, acmeCode: code } });
+    throw new PermanentError(`${ACME_PUBLIC_TEXT.credentials} (${what} ${answer.status}, ref ${answer.ref})`, { code: ERROR_CODES.ACME_AUTH_FAILED, stage, context: { operation: what, status: answer.status, ref: answer.ref } });
   }
   const b = answer.body as { access_token?: unknown; refresh_token?: unknown; expires_in?: unknown; account_id?: unknown; scope?: unknown } | undefined;
   if (typeof b?.access_token !== 'string' || typeof b.refresh_token !== 'string' || typeof b.expires_in !== 'number') {
-    throw new TransientError(`Acme ${what} answered 200 without access_token, refresh_token and expires_in`, { code: ERROR_CODES.ACME_BAD_RESPONSE, stage, context: { operation: what } });
+    throw new TransientError(`${ACME_PUBLIC_TEXT.error} (${what}: no access_token, refresh_token and expires_in, ref ${answer.ref})`, { code: ERROR_CODES.ACME_BAD_RESPONSE, stage, context: { operation: what, ref: answer.ref } });
   }
   return {
     tokens: { accessToken: b.access_token, refreshToken: b.refresh_token, expiresAt: now() + b.expires_in * 1000 },

@@ -10,7 +10,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import type pg from 'pg';
 import { createAcmeClient, type AcmeClient } from '../acme/client.js';
-import type { FetchLike } from '../acme/http.js';
+import type { AcmeOutbound } from '../acme/outbound.js';
 import { registerHealthRoutes, type ReadinessChecks } from '../http/health.js';
 import type { Logger } from '../logger.js';
 import type { BackfillRunner } from '../producers/poller/backfill.js';
@@ -40,10 +40,16 @@ export interface AdminDeps {
   /** Closed with the app (onClose) when given. */
   ownsBackfills?: boolean;
   bootstrapToken?: string;
+  /** Per token, after authentication. */
   rateLimitPerMinute?: number;
+  /** Per client address, before authentication (ADMIN_ADDRESS_RATE_LIMIT_PER_MINUTE). */
+  addressRateLimitPerMinute?: number;
   oauthStateTtlMs?: number;
   defaultBackfillDays?: number;
-  acmeFetch?: FetchLike;
+  /** The one outbound client for Acme: every call this app makes to Acme goes through it. */
+  acmeOutbound: AcmeOutbound;
+  /** What an admin request may spend waiting for Acme (ACME_ADMIN_TIMEOUT_MS; 8 s by default). */
+  acmeTimeoutMs?: number;
   acmeRetry?: Partial<RetryOptions>;
   metrics?: Registry;
   logger?: Logger;
@@ -82,6 +88,7 @@ export function installAdmin(app: FastifyInstance, deps: AdminDeps): void {
     deps.logger?.info({ method: request.method, path: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'admin request');
   });
 
+  const acmeTimeoutMs = deps.acmeTimeoutMs ?? 8_000;
   const services: AdminServices = {
     pool: deps.pool,
     tenants: deps.tenants,
@@ -89,13 +96,15 @@ export function installAdmin(app: FastifyInstance, deps: AdminDeps): void {
     oauthStates: createOAuthStateStore(deps.pool, { ttlMs: deps.oauthStateTtlMs }),
     clientFor: deps.clientFor ?? ((tenantId) => createAcmeClient({
       tenantId, tenants: deps.tenants, clientId: deps.oauth?.clientId, clientSecret: deps.oauth?.clientSecret, pool: deps.pool,
-      fetch: deps.acmeFetch, retry: deps.acmeRetry, metrics: deps.metrics, logger: deps.logger, stages: { get: 'poll', other: 'poll' },
+      outbound: deps.acmeOutbound, requestTimeoutMs: acmeTimeoutMs, retry: { deadlineMs: acmeTimeoutMs, ...deps.acmeRetry },
+      metrics: deps.metrics, logger: deps.logger, stages: { get: 'poll', other: 'poll' },
     })),
     backfills: deps.backfills,
     publicBaseUrl: deps.publicBaseUrl,
     oauth: deps.oauth,
     defaultBackfillDays: deps.defaultBackfillDays,
-    fetch: deps.acmeFetch,
+    outbound: deps.acmeOutbound,
+    acmeTimeoutMs,
     logger: deps.logger,
   };
   app.decorate('adminServices', services);
@@ -108,22 +117,32 @@ export function installAdmin(app: FastifyInstance, deps: AdminDeps): void {
 
   registerHealthRoutes(app, { postgres: () => deps.pool.query('SELECT 1'), ...deps.readiness });
 
+  const tooMany = (_request: unknown, context: { after: string }) => Object.assign(new Error(`Too many requests; retry in ${context.after}`), { statusCode: 429, code: 'RATE_LIMITED' });
+  const perAddress = { max: deps.addressRateLimitPerMinute ?? 600, timeWindow: '1 minute', keyGenerator: (request: { ip: string }) => `ip:${request.ip}`, errorResponseBuilder: tooMany };
+
   app.register(async (admin) => {
-    await admin.register(rateLimit, {
-      max: deps.rateLimitPerMinute ?? 300,
-      timeWindow: '1 minute',
-      // Per token (hashed: the limiter's store must not hold tokens), per address without one.
-      keyGenerator: (request) => {
-        const token = bearerOf(request.headers.authorization);
-        return token ? `t:${sha256(token)}` : `ip:${request.ip}`;
-      },
-      errorResponseBuilder: (_request, context) => Object.assign(new Error(`Too many requests; retry in ${context.after}`), { statusCode: 429, code: 'RATE_LIMITED' }),
-    });
+    // global: false — the limiters run as instance hooks in the order added here. The
+    // plugin's per-route hooks would run after the authentication hook below, letting every
+    // unauthenticated request reach the token store (fastify hooks: instance before route).
+    await admin.register(rateLimit, { global: false, errorResponseBuilder: tooMany });
+    admin.addHook('onRequest', admin.rateLimit(perAddress));
     admin.addHook('onRequest', async (request, reply) => {
       const token = bearerOf(request.headers.authorization);
       const principal = token === undefined ? undefined : await services.tokens.verify(token);
       if (!principal) return sendError(reply, 401, 'UNAUTHORIZED', 'Send Authorization: Bearer <admin token>');
       request.adminPrincipal = principal;
+    });
+    // Per token (hashed: the limiter's store must not hold tokens), once the token is known good.
+    // createRateLimit: a second rateLimit() hook would be skipped (the plugin runs once per request).
+    const perToken = admin.createRateLimit({
+      max: deps.rateLimitPerMinute ?? 300, timeWindow: '1 minute',
+      keyGenerator: (request) => `t:${sha256(bearerOf(request.headers.authorization) ?? '')}`,
+    });
+    admin.addHook('onRequest', async (request, reply) => {
+      const limit = await perToken(request);
+      if (limit.isAllowed || !limit.isExceeded) return;
+      reply.header('retry-after', String(limit.ttlInSeconds));
+      return sendError(reply, 429, 'RATE_LIMITED', `Too many requests; retry in ${limit.ttlInSeconds} seconds`);
     });
     await admin.register(tenantRoutes);
     await admin.register(tokenRoutes);
@@ -134,7 +153,7 @@ export function installAdmin(app: FastifyInstance, deps: AdminDeps): void {
   }, { prefix: '/admin' });
 
   app.register(async (root) => {
-    await root.register(rateLimit, { max: deps.rateLimitPerMinute ?? 300, timeWindow: '1 minute' });
+    await root.register(rateLimit, perAddress);
     root.addHook('onSend', callbackToSettingsPage);
     await root.register(oauthCallbackRoutes);
     await root.register(settingsPageRoutes);

@@ -13,7 +13,7 @@ import type { Tenant } from '../tenants/types.js';
 import { unknownTenant } from './errors.js';
 import type { OAuthStateStore } from './oauth-states.js';
 import type { AdminPrincipal, AdminTokenStore } from './tokens.js';
-import type { FetchLike } from '../acme/http.js';
+import type { AcmeOutbound } from '../acme/outbound.js';
 
 export interface AdminServices {
   pool: pg.Pool;
@@ -25,7 +25,10 @@ export interface AdminServices {
   publicBaseUrl: string;
   oauth?: { clientId: string; clientSecret: string; redirectUri: string };
   defaultBackfillDays?: number;
-  fetch?: FetchLike;
+  /** The one outbound client for Acme (allow-list, address checks): outbound.ts. */
+  outbound: AcmeOutbound;
+  /** What an admin request may spend waiting for Acme in total. */
+  acmeTimeoutMs: number;
   logger?: Logger;
 }
 

@@ -23,6 +23,7 @@ export async function oauthStartRoutes(app: FastifyInstance): Promise<void> {
       const tenant = await visibleTenant(services, request, request.params.id);
       if (!services.oauth) return sendError(reply, 501, 'OAUTH_NOT_CONFIGURED', 'Set ACME_OAUTH_CLIENT_ID and ACME_OAUTH_CLIENT_SECRET to connect tenants with OAuth');
       if (tenant.authKind !== 'oauth') return sendError(reply, 409, 'NOT_OAUTH', `Tenant ${tenant.id} connects with an API key`);
+      if (!services.outbound.isAllowedBaseUrl(tenant.acmeBaseUrl)) return sendError(reply, 409, 'ACME_ADDRESS_REFUSED', 'The tenant\'s Acme base URL is not an allowed one; set an allowed acmeBaseUrl first');
       const state = await services.oauthStates.issue(tenant.id, services.oauth.redirectUri);
       const url = authorizeUrl({
         baseUrl: tenant.acmeBaseUrl, clientId: services.oauth.clientId, redirectUri: services.oauth.redirectUri, state,
@@ -57,7 +58,7 @@ export async function oauthCallbackRoutes(app: FastifyInstance): Promise<void> {
       if (!tenant) return sendError(reply, 400, 'OAUTH_STATE_INVALID', 'query.state: its tenant no longer exists', 'query.state');
       const grant = await exchangeAuthorizationCode({
         baseUrl: tenant.acmeBaseUrl, clientId: services.oauth.clientId, clientSecret: services.oauth.clientSecret,
-        code: q.code, redirectUri: issued.redirectUri, fetch: services.fetch,
+        code: q.code, redirectUri: issued.redirectUri, outbound: services.outbound, logger: services.logger, timeoutMs: services.acmeTimeoutMs, stage: 'poll',
       });
       await services.tenants.updateSecrets(tenant.id, (s) => ({ ...s, oauth: grant.tokens }));
       if (grant.accountId && grant.accountId !== tenant.acmeAccountId) await services.tenants.update(tenant.id, { acmeAccountId: grant.accountId });

@@ -27,6 +27,10 @@ export function createOAuthStateStore(pool: pg.Pool, options: { ttlMs?: number }
       return state;
     },
     async consume(state) {
+      // A read first: the callback is unauthenticated, and an unknown state (what a flood
+      // sends) must cost no write. Only a known state is deleted (single use, RFC 6749 §10.12).
+      const known = await pool.query('SELECT 1 FROM oauth_states WHERE state_sha256 = $1', [sha256(state)]);
+      if (known.rowCount === 0) return undefined;
       const { rows } = await pool.query<{ tenant_id: string; redirect_uri: string; expired: boolean }>(
         'DELETE FROM oauth_states WHERE state_sha256 = $1 RETURNING tenant_id, redirect_uri, expires_at < now() AS expired',
         [sha256(state)],

@@ -2,7 +2,8 @@
 import type { FastifyInstance } from 'fastify';
 import { latestBackfill } from '../producers/poller/backfill.js';
 import type { TenantSettingsInput } from '../tenants/types.js';
-import { activateTenant } from './activation.js';
+import { ValidationError } from '../errors/index.js';
+import { activateTenant, verifyApiKey } from './activation.js';
 import { principalOf, requireOperator, visibleTenant } from './context.js';
 import { sendError } from './errors.js';
 import {
@@ -38,6 +39,12 @@ export async function tenantRoutes(app: FastifyInstance): Promise<void> {
   const services = app.adminServices;
   const { tenants } = services;
   const activationDeps = () => ({ ...services, tenants });
+  /** Acme hosts are the operator's decision: a base URL must be one ACME_ALLOWED_BASE_URLS allows, whoever sets it. */
+  const assertAllowedBaseUrl = (url: string | undefined): void => {
+    if (url === undefined || services.outbound.isAllowedBaseUrl(url)) return;
+    const allowed = services.outbound.allowedBaseUrls;
+    throw new ValidationError(`body.acmeBaseUrl: not an allowed Acme base URL (allowed: ${allowed.length > 0 ? allowed.join(', ') : 'none configured'})`, { context: { field: 'body.acmeBaseUrl' } });
+  };
 
   app.get('/tenants', { schema: { querystring: emptyQuery, response: { 200: { type: 'object', properties: { data: { type: 'array', items: tenantResponse } } }, ...errors } } }, async (request) => {
     const p = principalOf(request);
@@ -47,6 +54,7 @@ export async function tenantRoutes(app: FastifyInstance): Promise<void> {
 
   app.post<{ Body: CreateBody }>('/tenants', { schema: { body: createTenantBody, querystring: emptyQuery, response: { 201: tenantResponse, ...errors } } }, async (request, reply) => {
     requireOperator(request);
+    assertAllowedBaseUrl(request.body.acmeBaseUrl);
     const { credentials, ...rest } = request.body;
     const tenant = await tenants.create({ ...rest, secrets: { ...credentials, webhookSecrets: credentials?.webhookSecrets ?? [] } });
     return reply.code(201).send(tenant);
@@ -56,8 +64,15 @@ export async function tenantRoutes(app: FastifyInstance): Promise<void> {
 
   app.patch<IdParams & { Body: UpdateBody }>('/tenants/:id', { schema: { ...byId, body: updateTenantBody, response: { 200: tenantResponse, ...errors } } }, async (request) => {
     const { id } = request.params;
-    await visibleTenant(services, request, id);
+    const tenant = await visibleTenant(services, request, id);
+    assertAllowedBaseUrl(request.body.acmeBaseUrl);
     const { credentials, ...patch } = request.body;
+    // A new API key, or an API-key tenant moving to another Acme host, is checked with a live
+    // call before anything is written: a wrong key must not replace a working one.
+    if (tenant.authKind === 'api_key' && (credentials?.apiKey !== undefined || patch.acmeBaseUrl !== undefined)) {
+      const apiKey = credentials?.apiKey ?? (await tenants.getWithSecrets(id))?.secrets.apiKey;
+      if (apiKey !== undefined) await verifyApiKey(services, { tenantId: id, baseUrl: patch.acmeBaseUrl ?? tenant.acmeBaseUrl, apiKey });
+    }
     if (Object.keys(patch).length > 0) await tenants.update(id, patch);
     if (credentials) {
       await tenants.updateSecrets(id, (s) => ({
@@ -96,6 +111,8 @@ export async function tenantRoutes(app: FastifyInstance): Promise<void> {
       const body = request.body ?? {};
       if (body.apiKey !== undefined) {
         if (tenant.authKind !== 'api_key') return sendError(reply, 400, 'VALIDATION_FAILED', 'body.apiKey: this tenant connects with OAuth', 'body.apiKey');
+        // Checked with a live call before it is stored: a wrong key must not replace a working one.
+        await verifyApiKey(services, { tenantId: tenant.id, baseUrl: tenant.acmeBaseUrl, apiKey: body.apiKey });
         await tenants.updateSecrets(tenant.id, (s) => ({ ...s, apiKey: body.apiKey }));
       }
       if (tenant.authKind === 'oauth' && !tenant.secretsSet.oauth) {

@@ -37,12 +37,18 @@ export function createAdminTokenStore(pool: pg.Pool, options: { bootstrapToken?:
     },
     async verify(token) {
       if (bootstrapHash && timingSafeEqual(Buffer.from(sha256(token), 'hex'), bootstrapHash)) return { tokenId: 'bootstrap', tenantId: null };
-      const { rows } = await pool.query<{ id: string; tenant_id: string | null }>(
-        'UPDATE admin_tokens SET last_used_at = now() WHERE token_sha256 = $1 AND revoked_at IS NULL RETURNING id, tenant_id',
-        [sha256(token)],
+      // A read first: an unknown token (what a flood of garbage sends) costs no write. Only a
+      // known token records its use, at most once a minute.
+      const hash = sha256(token);
+      const { rows } = await pool.query<{ id: string; tenant_id: string | null; stale: boolean }>(
+        `SELECT id, tenant_id, (last_used_at IS NULL OR last_used_at < now() - interval '1 minute') AS stale
+         FROM admin_tokens WHERE token_sha256 = $1 AND revoked_at IS NULL`,
+        [hash],
       );
       const r = rows[0];
-      return r && { tokenId: r.id, tenantId: r.tenant_id };
+      if (!r) return undefined;
+      if (r.stale) await pool.query('UPDATE admin_tokens SET last_used_at = now() WHERE id = $1', [r.id]);
+      return { tokenId: r.id, tenantId: r.tenant_id };
     },
     async revoke(tokenId) {
       const { rowCount } = await pool.query('UPDATE admin_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL', [tokenId]);

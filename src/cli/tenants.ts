@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { createAdminTokenStore } from '../admin/tokens.js';
+import { isAllowedBaseUrl } from '../acme/outbound.js';
 import { loadConfig } from '../config/index.js';
 import { createPool, migrate } from '../db/index.js';
 import { createLogger } from '../logger.js';
@@ -41,6 +42,8 @@ export function registerTenants(program: Command): void {
       if (opts.auth !== 'api_key' && opts.auth !== 'oauth') throw new Error(`--auth: expected api_key or oauth (got ${JSON.stringify(opts.auth)})`);
       const apiKey = opts.apiKeyEnv ? process.env[opts.apiKeyEnv] : undefined;
       if (opts.apiKeyEnv && !apiKey) throw new Error(`--api-key-env: ${opts.apiKeyEnv} is not set`);
+      const allowed = loadConfig().ACME_ALLOWED_BASE_URLS;
+      if (!isAllowedBaseUrl(opts.baseUrl, allowed)) throw new Error(`--base-url: not in ACME_ALLOWED_BASE_URLS (${allowed.join(', ') || 'none configured'})`);
       const tenant = await withTenants((t) => t.create({
         id: opts.id, name: opts.name, acmeBaseUrl: opts.baseUrl, authKind: opts.auth as 'api_key' | 'oauth',
         acmeAccountId: opts.accountId ?? null, secrets: apiKey ? { apiKey } : {},

@@ -20,6 +20,12 @@ const url = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' });
 const pgUrl = z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL');
 const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'expected a lower-case SQL identifier');
 const topicPrefix = z.string().regex(/^[a-zA-Z0-9._-]{0,100}$/, 'expected letters, digits, ".", "_" or "-"');
+/** Comma-separated `scheme://host[:port|:*]` origins (see acme/outbound.ts). */
+const originList = z
+  .string()
+  .transform((s) => s.split(',').map((o) => o.trim()).filter(Boolean))
+  .pipe(z.array(z.string().regex(/^https?:\/\/(\[[0-9a-fA-F:.]+\]|[^/?#@\s:[\]]+)(:(\d{1,5}|\*))?\/?$/, 'expected scheme://host[:port|:*] origins without path or userinfo')));
+const bool = z.enum(['true', 'false']).transform((s) => s === 'true');
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 const compatibility = z.enum(['BACKWARD', 'BACKWARD_TRANSITIVE', 'FORWARD', 'FORWARD_TRANSITIVE', 'FULL', 'FULL_TRANSITIVE', 'NONE']);
 /** `id:base64` pairs; each key must decode to 32 bytes (AES-256). */
@@ -76,6 +82,12 @@ export const SETTINGS = {
   ACME_OAUTH_REDIRECT_URI: setting(url, 'http://127.0.0.1:3001/oauth/callback', 'Redirect URI registered at Acme; the admin API serves /oauth/callback'),
   ADMIN_BOOTSTRAP_TOKEN: setting(z.string().refine((s) => s === '' || s.length >= 24, 'expected empty or at least 24 characters'), '', 'Operator token accepted by the admin API besides stored tokens (empty: none)'),
   ADMIN_RATE_LIMIT_PER_MINUTE: setting(positiveInt, '300', 'Admin API requests per minute per token'),
+  ACME_ALLOWED_BASE_URLS: setting(originList, '', 'Acme base URLs tenants may use, as comma-separated origins (scheme://host[:port], port may be *); empty: none (docs/SECURITY.md)'),
+  ACME_ALLOW_PRIVATE_NETWORK: setting(bool, 'false', 'Development only: let allow-listed Acme hosts be on loopback/private addresses (the local sandbox)'),
+  ACME_CONNECT_TIMEOUT_MS: setting(positiveInt, '3000', 'Longest wait for a TCP/TLS connection to Acme'),
+  ACME_MAX_RESPONSE_BYTES: setting(positiveInt, '4194304', 'Largest Acme response body read; larger ones are aborted'),
+  ACME_ADMIN_TIMEOUT_MS: setting(positiveInt, '8000', 'Longest an admin request (activation, OAuth callback) waits for Acme in total'),
+  ADMIN_ADDRESS_RATE_LIMIT_PER_MINUTE: setting(positiveInt, '600', 'Admin API and OAuth callback requests per minute per client address, counted before authentication'),
   POLL_CONCURRENCY: setting(positiveInt, '4', 'Tenants polled at the same time by one process'),
   // Operational tunables: the defaults are the values the benchmarks and drills were run with.
   SHUTDOWN_GRACE_MS: setting(positiveInt, '10000', 'After SIGTERM/SIGINT a process finishes its work in hand for at most this long, then exits non-zero'),
@@ -87,7 +99,7 @@ export const SETTINGS = {
   CONSUMER_RETRY_INITIAL_MS: setting(positiveInt, '200', 'First backoff before a batch is retried after a transient failure (retries are unlimited)'),
   CONSUMER_RETRY_MAX_MS: setting(positiveInt, '10000', 'Longest backoff between retries of a batch'),
   CONSUMER_TENANT_CACHE_TTL_MS: setting(nonNegativeInt, '30000', 'How long the consumers cache a tenant and its Acme users (a settings change shows up within this)'),
-  EDGE_TENANT_CACHE_TTL_MS: setting(nonNegativeInt, '5000', "How long the edge caches a tenant's webhook secrets and status"),
+  EDGE_TENANT_CACHE_TTL_MS: setting(nonNegativeInt, '2000', "How long the edge caches a tenant's webhook secrets and status"),
   WEBHOOK_ACK_TIMEOUT_MS: setting(positiveInt, '4000', 'A webhook whose Kafka write is not acknowledged by then answers 503 (Acme retries what it does not see answered within 5 s)'),
   WEBHOOK_FETCH_RETRIES: setting(nonNegativeInt, '2', 'Retries of a thin-payload fetch from Acme while a webhook waits'),
   WEBHOOK_FETCH_TIMEOUT_MS: setting(positiveInt, '2000', 'Timeout of one thin-payload request to Acme'),

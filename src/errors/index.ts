@@ -39,6 +39,10 @@ export const ERROR_CODES = {
   STACK_FAILED: 'STACK_FAILED',
   INTERNAL: 'INTERNAL',
   UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  /** An Acme URL outside the operator's allow-list, or resolving to a non-public address (docs/SECURITY.md). */
+  ACME_ADDRESS_REFUSED: 'ACME_ADDRESS_REFUSED',
+  /** Acme answered with a redirect: never followed (docs/SECURITY.md). */
+  ACME_REDIRECT: 'ACME_REDIRECT',
 } as const;
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
 

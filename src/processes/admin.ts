@@ -8,6 +8,7 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { acmeClientsFor, oauthClientOf, type AcmeClient } from '../acme/client.js';
+import { acmeOutboundOf, type AcmeOutbound } from '../acme/outbound.js';
 import { createAdminFastify, installAdmin, type AdminDeps } from '../admin/app.js';
 import type { Config } from '../config/index.js';
 import { createMetricsRegistry } from '../metrics/index.js';
@@ -31,6 +32,8 @@ declare module 'fastify' {
     tenants: TenantRepository;
     /** Acme client per tenant, shared by the poller, backfills and the admin API. */
     acmeClientFor: (tenantId: string) => AcmeClient;
+    /** The one outbound client every call to Acme goes through (src/acme/outbound.ts). */
+    acmeOutbound: AcmeOutbound;
     poller: Poller;
     backfills: BackfillRunner;
   }
@@ -47,8 +50,10 @@ const pollingPlugin = fp<{ options: AdminOptions }>(async (app, { options }) => 
   const { config, logger } = options;
   const { pool } = app.runtime;
   const tenants = createTenantRepository(pool, createSecretBox(config.MASTER_KEYS));
+  const outbound = acmeOutboundOf(config, logger);
+  app.addHook('onClose', async () => outbound.close());
   const clientFor = options.clientFor ?? acmeClientsFor({
-    tenants, pool, metrics: app.metricsRegistry, logger,
+    tenants, pool, metrics: app.metricsRegistry, logger, outbound,
     retry: { retries: config.ACME_RETRIES, deadlineMs: config.ACME_RETRY_DEADLINE_MS }, ...oauthClientOf(config),
   });
   const publisher = app.eventPublisher;
@@ -56,6 +61,7 @@ const pollingPlugin = fp<{ options: AdminOptions }>(async (app, { options }) => 
   const poller = createPoller({ pool, tenants, publisher, clientFor, logger, metrics: app.metricsRegistry, concurrency: config.POLL_CONCURRENCY });
   app.decorate('tenants', tenants);
   app.decorate('acmeClientFor', clientFor);
+  app.decorate('acmeOutbound', outbound);
   app.decorate('poller', poller);
   app.decorate('backfills', backfills);
   if (options.poller !== false) app.addHook('onListen', async () => poller.start());
@@ -91,6 +97,7 @@ export async function createAdmin(options: AdminOptions): Promise<FastifyInstanc
       clientFor: app.acmeClientFor,
       backfills: app.backfills, bootstrapToken: config.ADMIN_BOOTSTRAP_TOKEN || undefined, rateLimitPerMinute: config.ADMIN_RATE_LIMIT_PER_MINUTE,
       metrics: app.metricsRegistry, logger,
+      acmeOutbound: app.acmeOutbound, acmeTimeoutMs: config.ACME_ADMIN_TIMEOUT_MS, addressRateLimitPerMinute: config.ADMIN_ADDRESS_RATE_LIMIT_PER_MINUTE,
       readiness: { kafka: async () => { if (!app.isKafkaProducerConnected()) throw new Error('producer not connected'); } },
       dlq: {
         kafka: runtime.kafka, codec: runtime.codec, producer: app.kafkaProducer, topic: runtime.topics.dlq,

@@ -11,6 +11,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type pg from 'pg';
 import { acmeClientsFor, oauthClientOf } from '../acme/client.js';
+import { acmeOutboundOf } from '../acme/outbound.js';
 import { createCalendarFlow } from '../consumers/calendar/index.js';
 import { createConsumerRunner, createTenantDirectory, type AcmeReader, type ConsumerRunner, type Flow, type FlowContext, type RunnerOptions } from '../consumers/runtime/index.js';
 import { consumerRoutes } from '../consumers/server.js';
@@ -65,8 +66,10 @@ const runnersPlugin = fp<{ options: ConsumersOptions; flows: readonly FlowName[]
   const { config, logger } = options;
   const { pool, kafka, codec, topics } = app.runtime;
   const repository = createTenantRepository(pool, createSecretBox(config.MASTER_KEYS));
+  const outbound = acmeOutboundOf(config, logger);
+  app.addHook('onClose', async () => outbound.close());
   const acme = options.acme ?? acmeClientsFor({
-    tenants: repository, logger, metrics: app.metricsRegistry, pool, stages: { get: 'enrich' },
+    tenants: repository, logger, metrics: app.metricsRegistry, pool, stages: { get: 'enrich' }, outbound,
     retry: { retries: config.ACME_RETRIES, deadlineMs: config.ACME_RETRY_DEADLINE_MS }, ...oauthClientOf(config),
   });
   const context: FlowContext = {

@@ -22,6 +22,7 @@ import fp from 'fastify-plugin';
 import type { Kafka } from 'kafkajs';
 import type pg from 'pg';
 import { createAcmeClient, oauthClientOf, type AcmeClient } from '../acme/client.js';
+import { acmeOutboundOf } from '../acme/outbound.js';
 import type { Config } from '../config/index.js';
 import { createPool } from '../db/index.js';
 import { createKafka, kafkaOptionsFrom, type TopicNames } from '../kafka/index.js';
@@ -128,15 +129,22 @@ const healthPlugin = (options: EdgeServerOptions, kafka: Kafka) =>
     });
   });
 
-/** Thin payloads: one AcmeClient per tenant (it caches credentials and refreshes OAuth tokens). */
+/**
+ * Thin payloads: one AcmeClient per tenant (it refreshes OAuth tokens, and re-reads the
+ * credentials whenever the tenant's version changed, so a new key or base URL is used by
+ * the next fetch), through the outbound client the configuration allows (outbound.ts).
+ */
 function acmeFetcher(app: FastifyInstance, options: EdgeServerOptions): ObjectFetcher {
   const clients = new Map<string, AcmeClient>();
+  const outbound = acmeOutboundOf(options.config, options.logger);
+  app.addHook('onClose', async () => outbound.close());
   return async (tenantId, type, id) => {
     let client = clients.get(tenantId);
     if (!client) {
       client = createAcmeClient({
         tenantId,
         tenants: app.tenantRepository,
+        outbound,
         logger: options.logger,
         metrics: app.metricsRegistry,
         pool: app.pgPool,

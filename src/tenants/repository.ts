@@ -53,7 +53,9 @@ export interface TenantRepository {
   list(): Promise<Tenant[]>;
   update(id: string, patch: TenantPatch): Promise<Tenant>;
   setStatus(id: string, status: TenantStatus): Promise<Tenant>;
-  /** Read-modify-write of the secrets under a row lock (token refresh, secret rotation). */
+  /** The row's version (bumped by every change, secrets included); undefined for an unknown tenant. */
+  versionOf(id: string): Promise<number | undefined>;
+  /** Read-modify-write of the secrets under a row lock (token refresh, secret rotation); bumps the version. */
   updateSecrets(id: string, change: (current: TenantSecrets) => TenantSecrets): Promise<void>;
   delete(id: string): Promise<boolean>;
   /** Re-seal every tenant whose secrets were sealed with an older master key; returns how many. */
@@ -176,12 +178,17 @@ export function createTenantRepository(pool: pg.Pool, box: SecretBox): TenantRep
     async setStatus(id, status) {
       return toTenant(mustExist(await one('UPDATE tenants SET status = $2, version = version + 1, updated_at = now() WHERE id = $1 RETURNING *', [id, status]), id));
     },
+    async versionOf(id) {
+      const { rows } = await pool.query<{ version: number }>('SELECT version FROM tenants WHERE id = $1', [id]);
+      return rows[0]?.version;
+    },
     async updateSecrets(id, change) {
       await withTransaction(pool, async (client) => {
         const current = mustExist((await client.query<Row>('SELECT * FROM tenants WHERE id = $1 FOR UPDATE', [id])).rows[0], id);
         const next = change(openSecrets(current));
         const sealed = box.seal(id, JSON.stringify(next));
-        await client.query('UPDATE tenants SET secrets_ciphertext = $2, secrets_key_id = $3, updated_at = now() WHERE id = $1', [id, sealed.ciphertext, sealed.keyId]);
+        // The version bump is what tells every process's cached Acme client to re-read the credentials.
+        await client.query('UPDATE tenants SET secrets_ciphertext = $2, secrets_key_id = $3, version = version + 1, updated_at = now() WHERE id = $1', [id, sealed.ciphertext, sealed.keyId]);
       });
     },
     async delete(id) {

@@ -3,7 +3,7 @@ import { ERROR_CODES, TransientError } from '../../src/errors/index.js';
 import { classify, retryAfterMs, scrub } from '../../src/acme/http.js';
 import { authorizeUrl } from '../../src/acme/oauth.js';
 
-const answer = (status: number, body: unknown, headers: Record<string, string> = {}) => ({ status, body, headers: new Headers(headers) });
+const answer = (status: number, body: unknown, headers: Record<string, string> = {}) => ({ status, body, headers: new Headers(headers), ref: 'acr_test' });
 
 describe('classifying Acme answers', () => {
   it('makes 429 a transient ACME_RATE_LIMITED that waits Retry-After', () => {

@@ -5,12 +5,22 @@
 import pg from 'pg';
 import { createSandbox, type Sandbox, type SandboxOptions } from '../../sandbox/src/index.js';
 import { exchangeAuthorizationCode } from '../../src/acme/oauth.js';
+import { createAcmeOutbound, type AcmeOutbound } from '../../src/acme/outbound.js';
 import { createSecretBox, type SecretBox } from '../../src/tenants/secret-box.js';
 import { createTenantRepository, type TenantRepository } from '../../src/tenants/repository.js';
 import type { Config } from '../../src/config/index.js';
 import type { TenantSettingsInput } from '../../src/tenants/types.js';
 
 export const REDIRECT_URI = 'http://127.0.0.1:3000/oauth/callback';
+
+/** The development allowance tests need: Acme's sandbox on loopback at a random port. */
+export const SANDBOX_ALLOWED = { allowedBaseUrls: ['http://127.0.0.1:*'], allowPrivateNetwork: true } as const;
+let shared: AcmeOutbound | undefined;
+/** One outbound client allowing the local sandbox (tests only; production allows none by default). */
+export function sandboxOutbound(): AcmeOutbound {
+  shared ??= createAcmeOutbound({ ...SANDBOX_ALLOWED, allowedBaseUrls: [...SANDBOX_ALLOWED.allowedBaseUrls] });
+  return shared;
+}
 
 export interface RunningSandbox {
   sandbox: Sandbox;
@@ -67,7 +77,7 @@ export async function authorizeCode(env: RunningSandbox, app: OAuthApp, accountI
 export async function createOAuthTenant(env: RunningSandbox, tenants: TenantRepository, app: OAuthApp, tenantId: string): Promise<{ tenantId: string; accountId: string }> {
   const { account } = env.sandbox.provisionAccount({ name: tenantId });
   const code = await authorizeCode(env, app, account.id);
-  const grant = await exchangeAuthorizationCode({ baseUrl: env.baseUrl, ...app, code, redirectUri: REDIRECT_URI });
+  const grant = await exchangeAuthorizationCode({ baseUrl: env.baseUrl, ...app, code, redirectUri: REDIRECT_URI, outbound: sandboxOutbound() });
   await tenants.create({ id: tenantId, name: tenantId, acmeBaseUrl: env.baseUrl, authKind: 'oauth', acmeAccountId: account.id, secrets: { oauth: grant.tokens } });
   return { tenantId, accountId: account.id };
 }

@@ -11,7 +11,7 @@ import type { EventPublisher } from '../../src/producers/publisher.js';
 import { createPolling } from '../../src/processes/admin.js';
 import type { TenantRepository } from '../../src/tenants/repository.js';
 import { createIsolatedStack, type IsolatedStack } from '../helpers/isolated-stack.js';
-import { REDIRECT_URI, registerOAuthApp, seedAccount, startSandbox, tenantsOf, type OAuthApp, type RunningSandbox } from '../acme/sandbox-tenants.js';
+import { REDIRECT_URI, registerOAuthApp, sandboxOutbound, seedAccount, startSandbox, tenantsOf, type OAuthApp, type RunningSandbox } from '../acme/sandbox-tenants.js';
 
 let stack: IsolatedStack;
 let env: RunningSandbox;
@@ -31,7 +31,7 @@ const CANARY_WHSEC = 'whsec_Y2FuYXJ5LXdlYmhvb2stc2VjcmV0LTAxMjM0NTY3';
 function deps(extra: Partial<AdminDeps> = {}): AdminDeps {
   return {
     pool: stack.pool, tenants, publicBaseUrl: 'http://127.0.0.1:9/', backfills,
-    oauth: { ...oauthApp, redirectUri: REDIRECT_URI }, acmeRetry: RETRY,
+    oauth: { ...oauthApp, redirectUri: REDIRECT_URI }, acmeRetry: RETRY, acmeOutbound: sandboxOutbound(),
     logger: createLogger({ level: 'debug', name: 'admin-test', destination: new Writable({ write(chunk, _enc, cb) { logLines.push(String(chunk)); cb(); } }) }),
     ...extra,
   };
@@ -41,7 +41,7 @@ beforeAll(async () => {
   stack = await createIsolatedStack(inject('stack'));
   env = await startSandbox();
   ({ tenants } = tenantsOf(stack.pool, stack.config));
-  polling = await createPolling({ config: stack.config, logger: createLogger({ level: 'silent', name: 'admin-test' }), runtime: stack, clientFor: acmeClientsFor({ tenants, retry: RETRY }) });
+  polling = await createPolling({ config: stack.config, logger: createLogger({ level: 'silent', name: 'admin-test' }), runtime: stack, clientFor: acmeClientsFor({ tenants, retry: RETRY, outbound: sandboxOutbound() }) });
   ({ kafkaProducer: producer, eventPublisher: publisher, backfills } = polling);
   oauthApp = registerOAuthApp(env);
   app = createAdminApp(deps());
@@ -95,6 +95,8 @@ describe('tenants through the admin API', () => {
 
   it('updates only allow-listed fields, merges settings and takes write-only credentials', async () => {
     await createTenant('adm-update');
+    // A new API key is checked with Acme before it is stored (docs/SECURITY.md): the canary is a real sandbox key.
+    env.sandbox.provisionAccount({ name: 'adm-update', api_key: CANARY_KEY });
     const res = await call(operator, { method: 'PATCH', url: '/admin/tenants/adm-update', payload: { name: 'Renamed', settings: { flows: { calendar: false } }, credentials: { apiKey: CANARY_KEY } } });
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json()).toMatchObject({ name: 'Renamed', settings: { flows: { calendar: false, touchpoints: true } }, secretsSet: { apiKey: true } });
@@ -205,7 +207,7 @@ describe('admin authentication', () => {
     expect((await call(tokenA, { method: 'POST', url: '/admin/tenants', payload: { id: 'adm-c', name: 'C', acmeBaseUrl: env.baseUrl, authKind: 'api_key' } })).statusCode).toBe(403);
     expect((await tenants.get('adm-b'))!.name).toBe('Tenant adm-b');
     await backfills.close().catch(() => undefined);
-    backfills = createBackfillRunner({ pool: stack.pool, tenants, publisher, clientFor: acmeClientsFor({ tenants, retry: RETRY }) });
+    backfills = createBackfillRunner({ pool: stack.pool, tenants, publisher, clientFor: acmeClientsFor({ tenants, retry: RETRY, outbound: sandboxOutbound() }) });
   });
 });
 

@@ -12,6 +12,7 @@ import { toOutboundEvent } from '../../src/transforms/acme-to-event.js';
 import type { TenantRepository } from '../../src/tenants/repository.js';
 import { createIsolatedStack, type IsolatedStack } from '../helpers/isolated-stack.js';
 import { tenantsOf } from '../acme/sandbox-tenants.js';
+import { sandboxOutbound } from '../acme/sandbox-tenants.js';
 
 let stack: IsolatedStack;
 let tenants: TenantRepository;
@@ -55,6 +56,7 @@ beforeAll(async () => {
   producer = createProducer(stack.kafka);
   await producer.connect();
   app = createAdminApp({
+    acmeOutbound: sandboxOutbound(),
     pool: stack.pool, tenants, publicBaseUrl: 'http://127.0.0.1:9/',
     dlq: { kafka: stack.kafka, codec: stack.codec, producer, topic: stack.topics.dlq, allowedTopics: [stack.topics.appointments, stack.topics.activities, stack.topics.contacts] },
   });
@@ -149,7 +151,7 @@ describe('the DLQ over the admin API', () => {
   });
 
   it('answers 503 when the process has no Kafka for the DLQ', async () => {
-    const bare = createAdminApp({ pool: stack.pool, tenants, publicBaseUrl: 'http://127.0.0.1:9/' });
+    const bare = createAdminApp({ pool: stack.pool, tenants, publicBaseUrl: 'http://127.0.0.1:9/', acmeOutbound: sandboxOutbound() });
     try {
       const res = await bare.inject({ method: 'GET', url: '/admin/tenants/dlq-a/dlq', headers: { authorization: `Bearer ${tokenA}` } });
       expect(res.statusCode).toBe(503);

@@ -5,6 +5,7 @@ import { createAdminTokenStore } from '../../src/admin/tokens.js';
 import type { TenantRepository } from '../../src/tenants/repository.js';
 import { createIsolatedStack, type IsolatedStack } from '../helpers/isolated-stack.js';
 import { tenantsOf } from '../acme/sandbox-tenants.js';
+import { sandboxOutbound } from '../acme/sandbox-tenants.js';
 
 let stack: IsolatedStack;
 let tenants: TenantRepository;
@@ -17,7 +18,7 @@ const status = async (tenantId: string, token = tokenA) =>
 beforeAll(async () => {
   stack = await createIsolatedStack(inject('stack'));
   ({ tenants } = tenantsOf(stack.pool, stack.config));
-  app = createAdminApp({ pool: stack.pool, tenants, publicBaseUrl: 'http://127.0.0.1:9/' });
+  app = createAdminApp({ pool: stack.pool, tenants, publicBaseUrl: 'http://127.0.0.1:9/', acmeOutbound: sandboxOutbound() });
   for (const id of ['st-a', 'st-b', 'st-empty']) await tenants.create({ id, name: id, acmeBaseUrl: 'http://127.0.0.1:9', authKind: 'api_key', secrets: { apiKey: 'ak_test_1234', webhookSecrets: [] } });
   await tenants.update('st-a', { webhookSubscriptionId: 'whs_1' });
   tokenA = (await createAdminTokenStore(stack.pool).issue({ tenantId: 'st-a' })).token;

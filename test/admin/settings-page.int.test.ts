@@ -26,6 +26,7 @@ import type { TenantRepository } from '../../src/tenants/repository.js';
 import { toOutboundEvent } from '../../src/transforms/acme-to-event.js';
 import { createIsolatedStack, type IsolatedStack } from '../helpers/isolated-stack.js';
 import { registerOAuthApp, seedAccount, startSandbox, tenantsOf, type RunningSandbox } from '../acme/sandbox-tenants.js';
+import { sandboxOutbound } from '../acme/sandbox-tenants.js';
 
 const SCREENSHOTS = join(process.cwd(), '.cache', 'screenshots');
 const RETRY = { initialDelayMs: 10, maxDelayMs: 100, retries: 5, deadlineMs: 5_000 };
@@ -78,13 +79,14 @@ beforeAll(async () => {
   stack = await createIsolatedStack(inject('stack'));
   env = await startSandbox();
   ({ tenants } = tenantsOf(stack.pool, stack.config));
-  polling = await createPolling({ config: stack.config, logger: createLogger({ level: 'silent', name: 'settings-page-test' }), runtime: stack, clientFor: acmeClientsFor({ tenants, retry: RETRY }) });
+  polling = await createPolling({ config: stack.config, logger: createLogger({ level: 'silent', name: 'settings-page-test' }), runtime: stack, clientFor: acmeClientsFor({ tenants, retry: RETRY, outbound: sandboxOutbound() }) });
   ({ kafkaProducer: producer, eventPublisher: publisher, backfills } = polling);
   const port = await freePort();
   baseUrl = `http://127.0.0.1:${port}`;
   const redirectUri = `${baseUrl}/oauth/callback`;
   const oauthApp = registerOAuthApp(env, [redirectUri]);
   app = createAdminApp({
+    acmeOutbound: sandboxOutbound(),
     pool: stack.pool, tenants, publicBaseUrl: 'http://127.0.0.1:9/', backfills, oauth: { ...oauthApp, redirectUri }, acmeRetry: RETRY,
     dlq: { kafka: stack.kafka, codec: stack.codec, producer, topic: stack.topics.dlq, allowedTopics: [stack.topics.appointments, stack.topics.contacts, stack.topics.activities] },
   });

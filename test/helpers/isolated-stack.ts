@@ -43,6 +43,9 @@ export function isolatedConfig(env: StackEnv, id: string, extra: Record<string, 
     DATABASE_POOL_MAX: '4',
     MASTER_KEYS: TEST_MASTER_KEY,
     LOG_LEVEL: 'silent',
+    // Tests run Acme's sandbox on loopback at random ports: the development allowance.
+    ACME_ALLOWED_BASE_URLS: 'http://127.0.0.1:*',
+    ACME_ALLOW_PRIVATE_NETWORK: 'true',
     ...extra,
   });
 }

@@ -6,6 +6,7 @@ import { createMetricsRegistry } from '../../src/metrics/index.js';
 import { createSecretBox } from '../../src/tenants/secret-box.js';
 import { createTenantRepository } from '../../src/tenants/repository.js';
 import { createIsolatedStack, type IsolatedStack } from '../helpers/isolated-stack.js';
+import { sandboxOutbound } from '../acme/sandbox-tenants.js';
 
 let stack: IsolatedStack;
 beforeAll(async () => {
@@ -28,7 +29,7 @@ describe('readiness of every process', () => {
 
   it('the admin process reports PostgreSQL and what it adds (Kafka) without a token', async () => {
     const tenants = createTenantRepository(stack.pool, createSecretBox(stack.config.MASTER_KEYS));
-    const app = createAdminApp({ pool: stack.pool, tenants, publicBaseUrl: 'http://127.0.0.1:3000', readiness: { kafka: () => Promise.reject(new Error('producer not connected')) } });
+    const app = createAdminApp({ pool: stack.pool, tenants, publicBaseUrl: 'http://127.0.0.1:3000', acmeOutbound: sandboxOutbound(), readiness: { kafka: () => Promise.reject(new Error('producer not connected')) } });
     expect((await app.inject('/healthz')).statusCode).toBe(200);
     const res = await app.inject('/readyz');
     expect(res.statusCode).toBe(503);

@@ -32,6 +32,7 @@ import { silent } from '../consumers/support/harness.js';
 import { createIsolatedStack, type IsolatedStack } from '../helpers/isolated-stack.js';
 import { eventId, metricValue, sign, startEdge, webhookEvent, type TestEdge } from '../producers/webhooks/harness.js';
 import { ALERTS_FILE, ROOT, dashboardQueries, readAlertRules, underlyingExpression, withGrafanaVariables } from './promql.js';
+import { sandboxOutbound } from '../acme/sandbox-tenants.js';
 
 /** The prometheus binary from PATH (Debian: apt-get install prometheus; CI installs it). */
 function hasPrometheus(): boolean {
@@ -134,7 +135,7 @@ async function startConsumers(): Promise<NonNullable<typeof consumers>> {
   const metrics = createMetricsRegistry({ service: 'acme-sync-consumers', collectDefault: false });
   const app = await createConsumers({
     config: stack.config, logger: silent, runtime: stack, metrics, groupIdOf: (flow) => `${stack.id}.${flow}`, dashboard: false,
-    acme: acmeClientsFor({ tenants: edge.app.tenantRepository, metrics, retry: { retries: 1, initialDelayMs: 50, maxDelayMs: 100, deadlineMs: 1_000 } }),
+    acme: acmeClientsFor({ tenants: edge.app.tenantRepository, metrics, outbound: sandboxOutbound(), retry: { retries: 1, initialDelayMs: 50, maxDelayMs: 100, deadlineMs: 1_000 } }),
     tenantCacheTtlMs: 1_000, runner: { sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1_000, retry: { initialDelayMs: 100, maxDelayMs: 300 } },
   });
   await app.listen({ host: '127.0.0.1', port: 0 });

@@ -71,3 +71,19 @@ describe('tenant secrets at rest', () => {
     expect((await repo.getWithSecrets('repo-race'))!.secrets.webhookSecrets).toHaveLength(8);
   });
 });
+
+describe('tenant versions (what every process\'s cached Acme client checks, docs/SECURITY.md)', () => {
+  it('bumps the version on every change of secrets, base URL or status, and answers none for an unknown tenant', async () => {
+    await createWithCanaries('repo-version');
+    const versions = [await tenants.versionOf('repo-version')];
+    await tenants.updateSecrets('repo-version', (s) => ({ ...s, apiKey: 'ak_rotated' }));
+    versions.push(await tenants.versionOf('repo-version'));
+    await tenants.update('repo-version', { acmeBaseUrl: 'http://127.0.0.1:4011' });
+    versions.push(await tenants.versionOf('repo-version'));
+    await tenants.setStatus('repo-version', 'paused');
+    versions.push(await tenants.versionOf('repo-version'));
+    expect(versions.every((v, i) => i === 0 || v! > versions[i - 1]!)).toBe(true);
+    expect((await tenants.get('repo-version'))!.version).toBe(versions.at(-1));
+    expect(await tenants.versionOf('repo-nobody')).toBeUndefined();
+  });
+});

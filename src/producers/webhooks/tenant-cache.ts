@@ -2,7 +2,8 @@
  * Tenants with their secrets, cached in-process for a few seconds so a signature check
  * does not read PostgreSQL on every request.
  *
- * - Entries live `ttlMs` (5 s by default): a pause or a new secret takes effect within that.
+ * - Entries live `ttlMs` (2 s by default): a pause, a new secret or a new base URL takes
+ *   effect within that — docs/SECURITY.md promises every process sees a change within 5 s.
  * - `refresh` reloads at once — the webhook route calls it when a signature does not
  *   match the cached secrets, so a freshly rotated secret works immediately. Refreshes
  *   are spaced at least `minRefreshMs` apart per tenant, so a flood of forged requests
@@ -13,6 +14,8 @@
  */
 import { ERROR_CODES, TransientError, isRetriable } from '../../errors/index.js';
 import type { TenantWithSecrets } from '../../tenants/types.js';
+
+export const DEFAULT_TENANT_CACHE_TTL_MS = 2_000;
 
 export interface TenantCache {
   get(tenantId: string): Promise<TenantWithSecrets | undefined>;
@@ -35,7 +38,7 @@ interface Entry {
 }
 
 export function createTenantCache(options: TenantCacheOptions): TenantCache {
-  const ttlMs = options.ttlMs ?? 5_000;
+  const ttlMs = options.ttlMs ?? DEFAULT_TENANT_CACHE_TTL_MS;
   const minRefreshMs = options.minRefreshMs ?? 1_000;
   const maxEntries = options.maxEntries ?? 10_000;
   const now = options.now ?? Date.now;

@@ -17,6 +17,7 @@ import type { TenantRepository } from '../../../src/tenants/repository.js';
 import type { AcmeAppointmentEvent, AcmeContactEvent } from '../../../src/transforms/types.js';
 import { startSandbox, tenantsOf, type RunningSandbox } from '../../acme/sandbox-tenants.js';
 import { createIsolatedStack, type IsolatedStack } from '../../helpers/isolated-stack.js';
+import { sandboxOutbound } from '../../acme/sandbox-tenants.js';
 
 export const silent = pino({ level: 'silent' });
 const T0 = Date.parse('2026-03-10T09:00:00Z');
@@ -58,7 +59,7 @@ export async function createHarness(stack: IsolatedStack): Promise<Harness> {
   const runners: ConsumerRunner[] = [];
   const context = (pool: pg.Pool = stack.pool): FlowContext => {
     const { tenants: repo } = tenantsOf(pool, stack.config);
-    const clients = acmeClientsFor({ tenants: repo, retry: { retries: 2, initialDelayMs: 50, maxDelayMs: 200, deadlineMs: 2_000 } });
+    const clients = acmeClientsFor({ tenants: repo, outbound: sandboxOutbound(), retry: { retries: 2, initialDelayMs: 50, maxDelayMs: 200, deadlineMs: 2_000 } });
     return { now: Date.now, tenants: createTenantDirectory({ repository: repo, acme: clients, ttlMs: 1_000 }), acme: clients, logger: silent };
   };
   return {

@@ -32,7 +32,8 @@ export function useConsumerProcesses(h: Harness): ConsumerProcesses {
         env: {
           ...process.env, KAFKA_BROKERS: env.KAFKA_BROKERS, SCHEMA_REGISTRY_URL: env.SCHEMA_REGISTRY_URL, DATABASE_URL: env.DATABASE_URL,
           KAFKA_TOPIC_PREFIX: `${h.stack.id}.`, KAFKA_PARTITIONS: '3', DATABASE_SCHEMA: h.stack.id, MASTER_KEYS: TEST_MASTER_KEY,
-          CONSUMER_GROUP_PREFIX: groupPrefix, CONSUMER_PORT: '0', LOG_LEVEL: 'error', ...extra,
+          CONSUMER_GROUP_PREFIX: groupPrefix, CONSUMER_PORT: '0', LOG_LEVEL: 'error',
+          ACME_ALLOWED_BASE_URLS: 'http://127.0.0.1:*', ACME_ALLOW_PRIVATE_NETWORK: 'true', ...extra,
         },
       });
       child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));

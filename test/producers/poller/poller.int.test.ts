@@ -13,6 +13,7 @@ import type { TenantRepository } from '../../../src/tenants/repository.js';
 import { createIsolatedStack, type IsolatedStack } from '../../helpers/isolated-stack.js';
 import { createApiKeyTenant, seedAccount, startSandbox, tenantsOf, type RunningSandbox } from '../../acme/sandbox-tenants.js';
 import { startCollector, type Collected, type Collector } from './kafka-collector.js';
+import { sandboxOutbound } from '../../acme/sandbox-tenants.js';
 
 let stack: IsolatedStack;
 let env: RunningSandbox;
@@ -38,7 +39,7 @@ afterAll(async () => {
   await stack?.close();
 });
 
-const clients = () => acmeClientsFor({ tenants, retry: RETRY });
+const clients = () => acmeClientsFor({ tenants, retry: RETRY, outbound: sandboxOutbound() });
 const poller = (pub: EventPublisher = publisher) => createPoller({ pool: stack.pool, tenants, publisher: pub, clientFor: clients(), pageSize: 2 });
 const ofTenant = (tenantId: string, events: Collected[]) => events.filter((e) => e.value.tenant_id === tenantId);
 const ids = (events: Collected[]) => new Set(events.map((e) => e.value.acme_id));
