@@ -6,7 +6,7 @@
  * (@fastify/rate-limit). Resources are decorated on the app (`adminServices`) and what
  * the app owns is closed in onClose.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import type pg from 'pg';
 import { createAcmeClient, type AcmeClient } from '../acme/client.js';
@@ -72,7 +72,7 @@ export function createAdminFastify(logger?: Logger): FastifyInstance {
     bodyLimit: 64 * 1024,
     // fastify's request log prints the URL with its query: /oauth/callback carries the
     // authorization code there. We log method, path and status ourselves instead.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
   }) as unknown as FastifyInstance;
 }
 
