@@ -25,7 +25,7 @@
 import { hostname } from 'node:os';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
 import type pg from 'pg';
-import { DecodeError, ERROR_CODES, PermanentError, isRetriable, toAcmeSyncError } from '../../errors/index.js';
+import { DecodeError, ERROR_CODES, PermanentError, databaseError, isRecordFault, isRetriable, toAcmeSyncError } from '../../errors/index.js';
 import { withTransaction } from '../../db/index.js';
 import { chunkTopicMessages, createProducer, type TopicKind, type TopicNames } from '../../kafka/index.js';
 import type { Logger } from '../../logger.js';
@@ -34,7 +34,8 @@ import { createFreshnessMetrics, type SyncedEvent } from '../../metrics/freshnes
 import { kafkaUnavailable } from '../../producers/publisher.js';
 import type { AvroCodec } from '../../registry/index.js';
 import { retry, systemClock, type Clock, type RetryOptions } from '../../retry/index.js';
-import { identityOf, schemaIdOrUnknown, toDlqMessage } from './dlq.js';
+import { dlqIndexEntry, identityOf, schemaIdOrUnknown, toDlqMessage } from './dlq.js';
+import { claimDlqEntries } from './dlq-index.js';
 import { EMPTY_COUNTS, addCounts, addToLedger, countBy, isBalanced, type LedgerCounts } from './ledger.js';
 import { createConsumerMetrics, type ConsumerMetrics } from './metrics.js';
 import { isBelow, lockNextOffset, readNextOffset, storeNextOffset, type PartitionRef } from './offsets.js';
@@ -86,6 +87,8 @@ interface Prepared {
   flowDlq: DlqEntry[];
   /** Per tenant, the records handed to the flow. */
   received: Map<string, number>;
+  /** The records handed to the flow (decoded, of known tenants), in offset order. */
+  admitted: InboundRecord[];
 }
 
 export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
@@ -191,7 +194,7 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
     const { ready, dlq } = admitted.ok.length === 0 ? { ready: undefined, dlq: [] } : await guard(() => flow.prepare(admitted.ok, context));
     return {
       records: [...admitted.ok, ...admitted.dlq.map((entry) => entry.record)], dlq: admitted.dlq,
-      ready, flowDlq: dlq, received: countBy(admitted.ok, (r) => identityOf(r).tenantId),
+      ready, flowDlq: dlq, received: countBy(admitted.ok, (r) => identityOf(r).tenantId), admitted: admitted.ok,
     };
   }
 
@@ -200,9 +203,59 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
     try {
       return await fn();
     } catch (err) {
-      if (err instanceof Abandon || err instanceof Refence || isRetriable(err)) throw err;
+      if (err instanceof Abandon || err instanceof Refence || isRetriable(err) || isRecordFault(err)) throw err;
       throw new Fatal(err);
     }
+  }
+
+  interface Applied {
+    written: Map<string, number>;
+    skipped: Map<string, number>;
+    outputs: OutputRecord[];
+    /** The flow's DLQ entries and the records PostgreSQL refused (found by bisection). */
+    flowDlq: DlqEntry[];
+  }
+
+  /**
+   * flow.apply for the whole batch; when PostgreSQL refuses a VALUE (SQLSTATE class 22 or
+   * 23: a NUL byte, a timestamp out of range, a constraint), the batch is bisected under
+   * savepoints — halves, down to single records, each prepared again — so exactly the
+   * refused records go to the DLQ with the database's reason and every other record is
+   * written once, in this same transaction with the offsets. Any other failure passes
+   * through (transient: the batch is retried; a bug: the runner stops).
+   */
+  async function applyIsolating(db: pg.PoolClient, prepared: Prepared): Promise<Applied> {
+    const acc: Applied = { written: new Map(), skipped: new Map(), outputs: [], flowDlq: [] };
+    await applyPart(db, prepared.admitted, { ready: prepared.ready, dlq: prepared.flowDlq }, acc);
+    return acc;
+  }
+
+  async function applyPart(db: pg.PoolClient, records: InboundRecord[], part: { ready: unknown; dlq: DlqEntry[] } | undefined, acc: Applied): Promise<void> {
+    part ??= await guard(() => flow.prepare(records, context));
+    await db.query('SAVEPOINT isolate');
+    let result: Awaited<ReturnType<Flow['apply']>>;
+    try {
+      result = await guard(() => flow.apply(db, part.ready, context));
+    } catch (err) {
+      if (!isRecordFault(err)) throw err;
+      await db.query('ROLLBACK TO SAVEPOINT isolate');
+      await db.query('RELEASE SAVEPOINT isolate');
+      const refused = part.dlq.map((entry) => entry.record);
+      const handed = records.filter((r) => !refused.includes(r));
+      if (handed.length <= 1) {
+        acc.flowDlq.push(...part.dlq);
+        for (const record of handed) acc.flowDlq.push({ record, error: databaseError(err, 'sink', { tenantId: identityOf(record).tenantId, acmeId: identityOf(record).acmeId }) });
+        return;
+      }
+      const half = Math.ceil(records.length / 2);
+      for (const slice of [records.slice(0, half), records.slice(half)]) await applyPart(db, slice, undefined, acc);
+      return;
+    }
+    await db.query('RELEASE SAVEPOINT isolate');
+    for (const [tenantId, n] of result.written) acc.written.set(tenantId, (acc.written.get(tenantId) ?? 0) + n);
+    for (const [tenantId, n] of result.skipped) acc.skipped.set(tenantId, (acc.skipped.get(tenantId) ?? 0) + n);
+    acc.outputs.push(...result.outputs);
+    acc.flowDlq.push(...part.dlq);
   }
 
   async function produce(records: { topic: string; messages: Message[] }[]): Promise<void> {
@@ -262,8 +315,8 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
     const count = (tenantId: string, c: Partial<LedgerCounts>) => counts.set(tenantId, addCounts(counts.get(tenantId) ?? EMPTY_COUNTS, c));
     let written = 0;
     let skipped = 0;
-    const dlq: DlqEntry[] = [...prepared.dlq, ...prepared.flowDlq];
-    for (const entry of prepared.dlq) count(identityOf(entry.record).tenantId, { received: 1, dlq: 1 });
+    let dlq: DlqEntry[] = [];
+    let repeats: DlqEntry[] = [];
 
     await withTransaction(pool, async (db) => {
       const locked = await lockNextOffset(db, ref);
@@ -273,10 +326,24 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
       }
       // One apply per batch, all tenants together: the sinks take their row locks in one
       // global order (tenant first), so concurrent batches cannot deadlock on shared rows.
-      const result = prepared.received.size === 0 ? { written: new Map(), skipped: new Map(), outputs: [] } : await guard(() => flow.apply(db, prepared.ready, context));
-      const flowDlq = countBy(prepared.flowDlq, (entry) => identityOf(entry.record).tenantId);
+      const result = prepared.received.size === 0 ? { written: new Map(), skipped: new Map(), outputs: [], flowDlq: prepared.flowDlq } : await applyIsolating(db, prepared);
+      // The DLQ is idempotent (dlq_entries): a record already there for the same reason at
+      // the same version is not sent again, and counts as skipped, not as a new DLQ record.
+      const candidates = [...prepared.dlq, ...result.flowDlq];
+      const fresh = await claimDlqEntries(db, candidates.map((entry) => dlqIndexEntry(entry, groupId)));
+      dlq = candidates.filter((_, i) => fresh[i]);
+      repeats = candidates.filter((_, i) => !fresh[i]);
+      const admittedDlq = new Set(prepared.dlq);
+      for (const entry of candidates) {
+        if (!admittedDlq.has(entry)) continue;
+        count(identityOf(entry.record).tenantId, fresh[candidates.indexOf(entry)] ? { received: 1, dlq: 1 } : { received: 1, skipped: 1 });
+      }
+      const flowDlq = countBy(result.flowDlq.filter((entry) => dlq.includes(entry)), (entry) => identityOf(entry.record).tenantId);
+      const flowRepeats = countBy(result.flowDlq.filter((entry) => !dlq.includes(entry)), (entry) => identityOf(entry.record).tenantId);
       for (const [tenantId, received] of prepared.received) {
-        const tenantCounts = { received, written: result.written.get(tenantId) ?? 0, skipped: result.skipped.get(tenantId) ?? 0, dlq: flowDlq.get(tenantId) ?? 0 };
+        const tenantCounts = {
+          received, written: result.written.get(tenantId) ?? 0, skipped: (result.skipped.get(tenantId) ?? 0) + (flowRepeats.get(tenantId) ?? 0), dlq: flowDlq.get(tenantId) ?? 0,
+        };
         if (!isBalanced(tenantCounts)) {
           metrics.ledgerImbalance.inc({ flow: flow.name });
           log.error({ tenantId, ...tenantCounts }, 'flow outcome does not balance: written + skipped + dlq != received');
@@ -285,6 +352,7 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
         written += tenantCounts.written;
         skipped += tenantCounts.skipped;
       }
+      skipped += repeats.length - [...flowRepeats.values()].reduce((a, b) => a + b, 0);
       const outputs: readonly OutputRecord[] = result.outputs;
       const now = context.now();
       const dlqMessages = dlq.map((entry) => toDlqMessage(entry, { groupId, clientId, attempts, now }));
@@ -304,12 +372,13 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
       metrics.dlq.inc({ flow: flow.name, topic: entry.record.kind, stage: entry.error.stage ?? 'transform', code: entry.error.code });
       log.warn({ err: entry.error, topic: entry.record.topic, partition: entry.record.partition, offset: entry.record.offset, correlationId: correlationIdOf(entry.record) }, 'record sent to the DLQ');
     }
+    for (const entry of repeats) log.debug({ code: entry.error.code, topic: entry.record.topic, offset: entry.record.offset }, 'record already in the DLQ for the same reason at this version; not sent again');
     const now = context.now();
     for (const r of prepared.records) {
       const receivedAt = (r.value as { received_at?: unknown } | null)?.received_at;
       if (typeof receivedAt === 'number') metrics.endToEndSeconds.observe({ flow: flow.name, topic: kind }, Math.max(0, now - receivedAt) / 1000);
     }
-    const dead = new Set(dlq.map((entry) => entry.record.offset));
+    const dead = new Set([...dlq, ...repeats].map((entry) => entry.record.offset));
     freshness.synced(flow.name, prepared.records.filter((r) => !dead.has(r.offset)).map((r) => r.value as SyncedEvent | null));
   }
 
