@@ -48,7 +48,7 @@ export interface DrillPipeline {
   close(): Promise<void>;
 }
 
-const FLOWS = (pool: pg.Pool): Flow<any>[] => [createCalendarFlow({ pool }), createTouchpointFlow()];
+const FLOWS = (pool: pg.Pool): Flow<any>[] => [createCalendarFlow({ pool }), createTouchpointFlow({ pool })];
 
 export async function startDrillPipeline(stack: IsolatedStack, options: DrillPipelineOptions): Promise<DrillPipeline> {
   const logger = createLogger({ level: process.env.DRILL_LOG ?? 'silent', name: 'drill' });

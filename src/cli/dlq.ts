@@ -1,5 +1,6 @@
 /**
- * `acme-sync dlq list|count|show|replay`: inspect and replay the dead-letter topic.
+ * `acme-sync dlq list|count|show|replay|skip`: inspect and replay the dead-letter topic;
+ * `skip` moves one stuck record there (src/dlq/skip.ts).
  * Replays go back to the record's source topic (one of our input topics) with a
  * replay count, a rate limit and a progress bar; `--dry-run` only says what it would do.
  */
@@ -7,6 +8,8 @@ import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { bootstrap, type Runtime } from '../bootstrap.js';
 import { loadConfig } from '../config/index.js';
+import { userInfo } from 'node:os';
+import { skipRecord } from '../dlq/skip.js';
 import { describeDlqRecord, readDlq, replayDlq, type DlqFilter, type DlqRecord } from '../dlq/index.js';
 import { createProducer } from '../kafka/index.js';
 import { createLogger } from '../logger.js';
@@ -119,6 +122,32 @@ export function registerDlq(program: Command): void {
       console.log(JSON.stringify({ ...rest, payload: described.payload, decodeError: described.decodeError }, null, 2));
     }),
   );
+
+  dlq.command('skip').description('move ONE stuck record to the DLQ and past it, for every consumer group whose stored offset stands on it (recorded: who, when, why)')
+    .requiredOption('--topic <topic>', 'the input topic (its name, or appointments|contacts|activities)')
+    .requiredOption('--partition <n>', 'partition', (v) => Number.parseInt(v, 10))
+    .requiredOption('--offset <n>', 'offset of the record to skip')
+    .requiredOption('--reason <text>', 'why it is skipped (kept with the DLQ record)')
+    .option('--operator <name>', 'who skips it (default: the OS user)')
+    .option('--group <id>', 'only this consumer group')
+    .action(async (flags: { topic: string; partition: number; offset: string; reason: string; operator?: string; group?: string }) =>
+      withRuntime(async (rt) => {
+        const topic = (rt.topics as Record<string, string>)[flags.topic] ?? flags.topic;
+        const kinds = new Map(Object.entries(rt.topics).map(([kind, name]) => [name, kind]));
+        if (!/^\d+$/.test(flags.offset) || !Number.isInteger(flags.partition) || flags.partition < 0) throw new Error('--partition and --offset: expected non-negative integers');
+        const producer = createProducer(rt.kafka);
+        await producer.connect();
+        try {
+          const result = await skipRecord(
+            { kafka: rt.kafka, pool: rt.pool, producer, dlqTopic: rt.topics.dlq, kindOf: (t) => kinds.get(t) },
+            { topic, partition: flags.partition, offset: flags.offset, reason: flags.reason, operator: flags.operator ?? userInfo().username, ...(flags.group ? { groupId: flags.group } : {}) },
+          );
+          console.log(`skipped ${topic}/${flags.partition}@${flags.offset} (${result.tenantId}:${result.acmeId}) for ${result.groups.join(', ')}; it is in the DLQ as OPERATOR_SKIPPED`);
+        } finally {
+          await producer.disconnect();
+        }
+      }),
+    );
 
   withFilters(dlq.command('replay').description('send selected DLQ records back to their source topics'))
     .option('--dry-run', 'say what would be replayed, send nothing')

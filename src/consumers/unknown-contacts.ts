@@ -10,6 +10,7 @@
  *    UNKNOWN_CONTACT, stage enrich. It is not written, not counted; the next change of
  *    the record (or a replay after Acme fixed it) brings it back.
  *  - Acme unavailable: transient, the batch is retried (never DLQ'd, never counted).
+ *  - deletes are never refused for it: a delete must win over its late create.
  */
 import type pg from 'pg';
 import { ERROR_CODES, PermanentError, isRetriable, toAcmeSyncError, type AcmeSyncError } from '../errors/index.js';

@@ -7,7 +7,7 @@
 import { AcmeSyncError, ERROR_CODES, PermanentError, isRetriable, toAcmeSyncError } from '../../errors/index.js';
 import { touchPointKey } from '../../kafka/topics.js';
 import type { Tenant } from '../../tenants/types.js';
-import { channelOf, countedSlot, dayNumber, pickTimeZone, toActivityFact, type ActivityFact } from '../../transforms/touchpoints.js';
+import { channelOf, dayNumber, pickTimeZone, toActivityFact, type ActivityFact } from '../../transforms/touchpoints.js';
 import type { AcmeActivityEvent } from '../../transforms/types.js';
 import type { DlqEntry, Flow, FlowContext, InboundRecord, OutputRecord } from '../runtime/types.js';
 import { countBy } from '../runtime/ledger.js';
@@ -77,9 +77,10 @@ async function prepareOne(
   try {
     const timeZone = await zones.of(tenant, event);
     const fact = toActivityFact(event, { settings: tenant.settings, timeZone });
-    // The unknown-contact rule (src/consumers/unknown-contacts.ts), where the record counts:
-    // a counted, live activity naming a contact Acme does not know is bad data.
-    if (countedSlot(fact) !== null && event.contact_id !== null) {
+    // The unknown-contact rule (src/consumers/unknown-contacts.ts): a live activity naming a
+    // contact Acme does not know is bad data, whatever its type (as for appointments);
+    // a delete is never refused (it must win over its late create).
+    if (!fact.deleted && event.contact_id !== null) {
       const unknown = await contacts.check(event.tenant_id, event.contact_id);
       if (unknown !== undefined) return dlqEntry(record, unknown);
     }
