@@ -30,5 +30,19 @@ CREATE TABLE dlq_entries (
 );
 CREATE INDEX dlq_entries_created ON dlq_entries (created_at);
 
+-- `acme-sync dlq skip`: records an operator moved to the DLQ by position. Every consumer
+-- group of the topic sends the record to the DLQ (code OPERATOR_SKIPPED) when it reaches
+-- it, instead of handing it to its flow; the records around it are processed as usual.
+CREATE TABLE dlq_skips (
+  topic      text        NOT NULL,
+  partition  integer     NOT NULL,
+  "offset"   bigint      NOT NULL,
+  operator   text        NOT NULL,
+  reason     text        NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (topic, partition, "offset")
+);
+
 -- Down Migration
+DROP TABLE dlq_skips;
 DROP TABLE dlq_entries;

@@ -123,29 +123,18 @@ export function registerDlq(program: Command): void {
     }),
   );
 
-  dlq.command('skip').description('move ONE stuck record to the DLQ and past it, for every consumer group whose stored offset stands on it (recorded: who, when, why)')
+  dlq.command('skip').description('move ONE stuck record (by position) to the DLQ: every consumer group sends it there instead of processing it; recorded with who and why, shown by dlq list')
     .requiredOption('--topic <topic>', 'the input topic (its name, or appointments|contacts|activities)')
     .requiredOption('--partition <n>', 'partition', (v) => Number.parseInt(v, 10))
     .requiredOption('--offset <n>', 'offset of the record to skip')
     .requiredOption('--reason <text>', 'why it is skipped (kept with the DLQ record)')
     .option('--operator <name>', 'who skips it (default: the OS user)')
-    .option('--group <id>', 'only this consumer group')
-    .action(async (flags: { topic: string; partition: number; offset: string; reason: string; operator?: string; group?: string }) =>
+    .action(async (flags: { topic: string; partition: number; offset: string; reason: string; operator?: string }) =>
       withRuntime(async (rt) => {
-        const topic = (rt.topics as Record<string, string>)[flags.topic] ?? flags.topic;
-        const kinds = new Map(Object.entries(rt.topics).map(([kind, name]) => [name, kind]));
+        const topic = (rt.topics as unknown as Record<string, string>)[flags.topic] ?? flags.topic;
         if (!/^\d+$/.test(flags.offset) || !Number.isInteger(flags.partition) || flags.partition < 0) throw new Error('--partition and --offset: expected non-negative integers');
-        const producer = createProducer(rt.kafka);
-        await producer.connect();
-        try {
-          const result = await skipRecord(
-            { kafka: rt.kafka, pool: rt.pool, producer, dlqTopic: rt.topics.dlq, kindOf: (t) => kinds.get(t) },
-            { topic, partition: flags.partition, offset: flags.offset, reason: flags.reason, operator: flags.operator ?? userInfo().username, ...(flags.group ? { groupId: flags.group } : {}) },
-          );
-          console.log(`skipped ${topic}/${flags.partition}@${flags.offset} (${result.tenantId}:${result.acmeId}) for ${result.groups.join(', ')}; it is in the DLQ as OPERATOR_SKIPPED`);
-        } finally {
-          await producer.disconnect();
-        }
+        const result = await skipRecord({ kafka: rt.kafka, pool: rt.pool }, { topic, partition: flags.partition, offset: flags.offset, reason: flags.reason, operator: flags.operator ?? userInfo().username });
+        console.log(`${topic}/${flags.partition}@${flags.offset} (${result.tenantId}:${result.acmeId}) will go to the DLQ as OPERATOR_SKIPPED when ${result.pendingGroups.join(', ') || 'a consumer group'} reach(es) it; a stopped consumer resumes past it on restart`);
       }),
     );
 

@@ -36,6 +36,7 @@ import type { AvroCodec } from '../../registry/index.js';
 import { retry, systemClock, type Clock, type RetryOptions } from '../../retry/index.js';
 import { dlqIndexEntry, identityOf, schemaIdOrUnknown, toDlqMessage } from './dlq.js';
 import { claimDlqEntries } from './dlq-index.js';
+import { readSkips, skippedEntry, type Skip } from './skips.js';
 import { EMPTY_COUNTS, addCounts, addToLedger, countBy, isBalanced, type LedgerCounts } from './ledger.js';
 import { createConsumerMetrics, type ConsumerMetrics } from './metrics.js';
 import { isBelow, lockNextOffset, readNextOffset, storeNextOffset, type PartitionRef } from './offsets.js';
@@ -113,6 +114,8 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
   });
   const stopping = new AbortController();
   const positioned = new Set<string>();
+  /** Operator skips by `topic:partition`, then offset. */
+  const skips = new Map<string, Map<string, Skip>>();
   /**
    * The next offset this member last read or stored in PostgreSQL, by `topic:partition`,
    * within the current generation: saves a read per batch. Only a hint — the locked
@@ -290,6 +293,9 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
     const key = `${batch.topic}:${batch.partition}`;
     const stored = storedOffsets.has(key) ? storedOffsets.get(key)! : await readNextOffset(pool, ref);
     storedOffsets.set(key, stored);
+    // Operator skips (acme-sync dlq skip): loaded once per generation, and again before a
+    // retry, so a runner stopped or stuck on a record picks up the skip.
+    if (!positioned.has(key) || attempts > 1) skips.set(key, await readSkips(pool, batch.topic, batch.partition, stored));
     if (!positioned.has(key)) {
       positioned.add(key);
       // Kafka's committed position is ahead of PostgreSQL's (a commit that outran a lost
@@ -307,7 +313,14 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
     const fenced = all.length - live.length;
     metrics.records.inc({ flow: flow.name, topic: kindOf.get(batch.topic) ?? 'appointments', outcome: 'fenced' }, fenced);
     if (live.length === 0) return;
-    const prepared = await prepare(live);
+    const skipsHere = skips.get(key);
+    const toSkip = skipsHere === undefined || skipsHere.size === 0 ? [] : live.filter((r) => skipsHere.has(r.offset));
+    const prepared = await prepare(toSkip.length === 0 ? live : live.filter((r) => !skipsHere!.has(r.offset)));
+    if (toSkip.length > 0) {
+      const entries = toSkip.map((r) => skippedEntry(r, skipsHere!.get(r.offset)!));
+      prepared.dlq.push(...entries);
+      prepared.records.push(...entries.map((e) => e.record));
+    }
     checkpoint();
 
     const started = performance.now();
