@@ -26,8 +26,8 @@ export const hugeString = fc.integer({ min: 1_001, max: 200_000 }).map((n) => 'x
 export const unicodeString = fc.string({ unit: 'grapheme', maxLength: 40 });
 
 export const anyString = fc.oneof(
-  { weight: 4, arbitrary: fc.string({ maxLength: 30 }) },
-  { weight: 3, arbitrary: unicodeString },
+  { weight: 8, arbitrary: fc.string({ maxLength: 30 }) },
+  { weight: 6, arbitrary: unicodeString },
   { weight: 2, arbitrary: unstorableString },
   { weight: 1, arbitrary: fc.constant('') },
   { weight: 1, arbitrary: hugeString },
@@ -53,14 +53,14 @@ export const malformedInstant = fc.oneof(
   fc.string({ maxLength: 30 }),
 );
 
-export const anyInstant = fc.oneof({ weight: 5, arbitrary: goodInstant }, { weight: 2, arbitrary: extremeInstant }, { weight: 2, arbitrary: malformedInstant });
+export const anyInstant = fc.oneof({ weight: 12, arbitrary: goodInstant }, { weight: 1, arbitrary: extremeInstant }, { weight: 1, arbitrary: malformedInstant });
 
 /** Wrong types and deep nesting for any field. */
 export const wrongType = fc.oneof(fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(fc.anything({ maxDepth: 3 }), { maxLength: 3 }), fc.anything({ maxDepth: 6 }));
 
 /** A field: usually well-formed, often hostile. */
 export function field<T>(good: fc.Arbitrary<T>, hostile: fc.Arbitrary<unknown> = fc.oneof(anyString, wrongType)): fc.Arbitrary<unknown> {
-  return fc.oneof({ weight: 3, arbitrary: good as fc.Arbitrary<unknown> }, { weight: 1, arbitrary: hostile });
+  return fc.oneof({ weight: 8, arbitrary: good as fc.Arbitrary<unknown> }, { weight: 1, arbitrary: hostile });
 }
 
 const token = fc.stringMatching(/^[a-z0-9]{6,12}$/);
@@ -80,10 +80,10 @@ export interface HostileOptions {
 }
 
 const envelopeFields = (prefix: string, o: HostileOptions) => ({
-  id: fc.oneof({ weight: 6, arbitrary: idOf(prefix) }, { weight: 1, arbitrary: badId }),
+  id: fc.oneof({ weight: 15, arbitrary: idOf(prefix) }, { weight: 1, arbitrary: badId }),
   version: o.version ?? field(fc.integer({ min: 1, max: 1_000 }), fc.oneof(fc.constant(0), fc.integer({ max: -1 }), fc.double(), fc.string())),
   created_at: anyInstant,
-  updated_at: field(goodInstant, fc.oneof(extremeInstant, malformedInstant)),
+  updated_at: fc.oneof({ weight: 15, arbitrary: goodInstant }, { weight: 1, arbitrary: fc.oneof(extremeInstant, malformedInstant) }),
   deleted_at: fc.oneof({ weight: 6, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: goodInstant }),
 });
 
@@ -96,7 +96,7 @@ export function hostileAppointment(o: HostileOptions) {
     starts_at: anyInstant,
     ends_at: anyInstant,
     time_zone: field(fc.constantFrom('Europe/Berlin', 'America/New_York', 'UTC', 'Asia/Kolkata'), fc.oneof(fc.constantFrom('Mars/Olympus', 'Etc/GMT+99'), anyString)),
-    location: fc.oneof(fc.constant(null), anyString),
+    location: fc.oneof({ weight: 3, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: anyString }),
     status: fc.oneof(fc.constantFrom('scheduled', 'cancelled', 'completed'), anyString),
   }, { requiredKeys: ['id', 'version', 'updated_at'] });
 }
@@ -109,7 +109,7 @@ export function hostileContact(o: Omit<HostileOptions, 'contactIds'> & { ids?: f
     last_name: field(fc.string({ maxLength: 20 })),
     email: fc.oneof(fc.constant(null), field(fc.emailAddress())),
     phone: fc.oneof(fc.constant(null), field(fc.stringMatching(/^\+[0-9 ]{6,15}$/))),
-    company: fc.oneof(fc.constant(null), anyString),
+    company: fc.oneof({ weight: 3, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: anyString }),
   }, { requiredKeys: ['id', 'version', 'updated_at'] });
 }
 

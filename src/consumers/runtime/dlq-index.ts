@@ -30,12 +30,21 @@ export function reasonOf(error: Pick<AcmeSyncError, 'code' | 'message' | 'stage'
   return createHash('md5').update(`${error.stage ?? ''}\n${error.code}\n${error.message}`).digest('hex');
 }
 
+/**
+ * PostgreSQL text cannot hold U+0000, and a reason may quote the bad input (JSON.parse's
+ * message quotes the offending character): escaped, so recording a refusal never fails
+ * on the very byte it refuses (found by the fuzz drill).
+ */
+export function storable(text: string): string {
+  return text.includes('\u0000') ? text.replaceAll('\u0000', '\\u0000') : text;
+}
+
 const keyOf = (e: DlqKey & { reason: string }) => `${e.tenantId}\u0000${e.entity}\u0000${e.recordId}\u0000${e.version}\u0000${e.reason}`;
 
 /** Inserts the entries; returns, in order, whether each was new (false: already in the DLQ, or repeated in this call). */
 export async function claimDlqEntries(db: Queryable, entries: readonly DlqIndexEntry[]): Promise<boolean[]> {
   if (entries.length === 0) return [];
-  const rows = entries.map((e) => ({ ...e, reason: reasonOf(e.error) }));
+  const rows = entries.map((e) => ({ ...e, tenantId: storable(e.tenantId), recordId: storable(e.recordId), reason: reasonOf(e.error) }));
   const { rows: inserted } = await db.query<{ tenant_id: string; entity: string; record_id: string; version: string; reason: string }>(
     `INSERT INTO dlq_entries (tenant_id, entity, record_id, version, reason, stage, code, message, source_topic, source_partition, source_offset, recorded_by, note)
      SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::int[], $11::bigint[], $12::text[], $13::text[])
@@ -43,8 +52,8 @@ export async function claimDlqEntries(db: Queryable, entries: readonly DlqIndexE
      RETURNING tenant_id, entity, record_id, version, reason`,
     [
       rows.map((r) => r.tenantId), rows.map((r) => r.entity), rows.map((r) => r.recordId), rows.map((r) => r.version), rows.map((r) => r.reason),
-      rows.map((r) => r.error.stage ?? 'transform'), rows.map((r) => r.error.code), rows.map((r) => r.error.message.slice(0, 1000)),
-      rows.map((r) => r.sourceTopic), rows.map((r) => r.sourcePartition), rows.map((r) => r.sourceOffset), rows.map((r) => r.recordedBy), rows.map((r) => r.note ?? null),
+      rows.map((r) => r.error.stage ?? 'transform'), rows.map((r) => r.error.code), rows.map((r) => storable(r.error.message.slice(0, 1000))),
+      rows.map((r) => r.sourceTopic), rows.map((r) => r.sourcePartition), rows.map((r) => r.sourceOffset), rows.map((r) => storable(r.recordedBy)), rows.map((r) => (r.note == null ? null : storable(r.note))),
     ],
   );
   const fresh = new Set(inserted.map((r) => keyOf({ tenantId: r.tenant_id, entity: r.entity, recordId: r.record_id, version: Number(r.version), reason: r.reason })));

@@ -80,6 +80,14 @@ describe('signed webhooks that can never be processed', () => {
     expect(await sizes(stack)).toEqual(before);
   });
 
+  it('bug (found by the fuzz drill): a signed body whose JSON error quotes a NUL was answered 500, as PostgreSQL refused the reason — kept in the DLQ like any other', async () => {
+    const [secret] = await secretsOf(edge, tenant);
+    const id = eventId();
+    const res = await post(sign('{"id":\u0000}', [secret!], { id }));
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ deadLettered: true, repeat: false });
+  });
+
   it('names the field and the rule: a 200 KB thin-payload ID is refused by the ID rule, never fetched from Acme', async () => {
     const [secret] = await secretsOf(edge, tenant);
     const id = eventId();
