@@ -97,7 +97,7 @@ export function hostileAppointment(o: HostileOptions) {
     ends_at: anyInstant,
     time_zone: field(fc.constantFrom('Europe/Berlin', 'America/New_York', 'UTC', 'Asia/Kolkata'), fc.oneof(fc.constantFrom('Mars/Olympus', 'Etc/GMT+99'), anyString)),
     location: fc.oneof({ weight: 3, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: anyString }),
-    status: fc.oneof(fc.constantFrom('scheduled', 'cancelled', 'completed'), anyString),
+    status: fc.oneof(fc.constantFrom('scheduled', 'cancelled', 'completed'), fc.constantFrom('constructor', 'toString', '__proto__', 'hasOwnProperty'), anyString),
   }, { requiredKeys: ['id', 'version', 'updated_at'] });
 }
 

@@ -95,7 +95,8 @@ export function appointmentEvent(a: Readonly<Partial<AcmeAppointment>>, meta: Ev
     ends_at: c.take(checkOptionalInstant(a.ends_at, 'appointment.ends_at'), null),
     time_zone: c.take(checkText(a.time_zone, 'appointment.time_zone', { max: LIMITS.timeZone }), null),
     location: c.take(checkText(a.location, 'appointment.location', { max: LIMITS.location, multiline: true }), null),
-    status: STATUS[String(a.status)] ?? 'UNKNOWN',
+    // Own keys only: a status of "constructor" or "toString" is not a status (found by the fuzz drill).
+    status: typeof a.status === 'string' && Object.hasOwn(STATUS, a.status) ? STATUS[a.status]! : 'UNKNOWN',
   }));
 }
 

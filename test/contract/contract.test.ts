@@ -3,6 +3,8 @@
  * the edge refuses, it refuses with a ValidationError naming the field and the rule —
  * never a TypeError, whatever Acme sends (generated across the value space).
  */
+import { readFileSync } from 'node:fs';
+import avro from 'avsc';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { activityViolation, appointmentViolation, contactViolation } from '../../src/contract/events.js';
@@ -14,6 +16,8 @@ import { hostileActivity, hostileAppointment, hostileContact, idOf } from '../..
 
 const meta: EventMeta = { tenantId: 'acme-eu', source: 'POLL', receivedAt: 1_800_000_000_000, eventId: 'evt-1', correlationId: null };
 const refs = { contactIds: idOf('con_'), userIds: idOf('usr_') };
+const schema = (file: string) => avro.Type.forSchema(JSON.parse(readFileSync(new URL(`../../schemas/avro/${file}`, import.meta.url), 'utf8')));
+const SCHEMAS = { appointment: schema('acme-appointment-event.avsc'), contact: schema('acme-contact-event.avsc'), activity: schema('acme-activity-event.avsc') };
 
 describe('the validation contract', () => {
   const cases = [
@@ -31,6 +35,9 @@ describe('the validation contract', () => {
             const { value } = toOutboundEvent(type, object as never, meta);
             published++;
             expect(consumerCheck(value)).toBeUndefined();
+            // Bug found by the fuzz drill: a status of "constructor" passed the edge and the Avro encoder refused it (answered 400, never in the DLQ).
+            const bad: string[] = [];
+            expect(SCHEMAS[type].isValid(value, { errorHook: (path) => bad.push(path.join('.')) }), bad.join(',')).toBe(true);
           } catch (err) {
             expect(err).toBeInstanceOf(ValidationError);
             expect((err as ValidationError).message).toMatch(new RegExp(`^${type}\\.[a-z_]+: `));

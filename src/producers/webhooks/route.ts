@@ -185,8 +185,9 @@ export function createWebhookPlugin(options: WebhookRouteOptions): FastifyPlugin
         seen = { envelope, object };
         await publish(tenant.id, envelope, object, webhookId);
       } catch (err) {
-        // Signed by Acme, and no retry can make it processable: keep it where operators look.
-        if (!(err instanceof ValidationError)) throw err;
+        // Signed by Acme, and no retry can make it processable (the contract, or the Avro schema
+        // refusing the event): keep it where operators look.
+        if (!isUnprocessable(err)) throw err;
         const outcome = await deadLetter(request, tenant.id, webhookId, body, seen, err);
         recent.add(key);
         state.outcome = 'dead_lettered';
@@ -197,8 +198,12 @@ export function createWebhookPlugin(options: WebhookRouteOptions): FastifyPlugin
       return reply.code(200).send({ received: true });
     }
 
+    function isUnprocessable(err: unknown): err is AcmeSyncError {
+      return err instanceof AcmeSyncError && !err.retriable && err.code === ERROR_CODES.VALIDATION_FAILED;
+    }
+
     /** By the object's identity when it has one (a re-poll of the same version is the same entry), else by the delivery. */
-    function deadLetter(request: WebhookRequest, tenantId: string, webhookId: string, body: Buffer, seen: { envelope?: WebhookEnvelope; object?: Readonly<Record<string, unknown>> }, error: ValidationError): Promise<'new' | 'repeat'> {
+    function deadLetter(request: WebhookRequest, tenantId: string, webhookId: string, body: Buffer, seen: { envelope?: WebhookEnvelope; object?: Readonly<Record<string, unknown>> }, error: AcmeSyncError): Promise<'new' | 'repeat'> {
       const object = seen.object ?? (seen.envelope?.payload === 'full' ? seen.envelope.object : undefined);
       const id = checkId(object?.id, 'id');
       const version = typeof object?.version === 'number' && Number.isSafeInteger(object.version) ? object.version : 0;
