@@ -9,12 +9,16 @@
  *    (fencing under the row lock, kafkajs#1046). Kafka commits afterwards are only
  *    informational (lag tools).
  *  - Poison records (DecodeError, unknown tenant, what the flow returns) go to the DLQ
- *    and consumption goes on.
+ *    and consumption goes on; so do records PostgreSQL refuses for a VALUE (SQLSTATE
+ *    class 22/23), found by bisecting the batch under savepoints (applyIsolating), and
+ *    records an operator skipped (`acme-sync dlq skip`, table dlq_skips). The DLQ is
+ *    idempotent: a record is produced to it only when this transaction inserted its
+ *    dlq_entries row (same record, version and reason = one DLQ record).
  *  - Transient failures (PostgreSQL, registry, Acme, Kafka down, timeouts) retry the
  *    whole batch with the shared jittered backoff, forever, with the partition paused
  *    and heartbeats flowing; never DLQ, never skip.
- *  - Programmer errors (TypeError, a constraint violation, anything non-retriable a flow
- *    THROWS instead of returning per record) stop the runner: `done` rejects and the
+ *  - Programmer errors (TypeError, SQL that PostgreSQL refuses as such — class 42 —,
+ *    anything non-retriable a flow THROWS instead of returning per record) stop the runner: `done` rejects and the
  *    process exits non-zero. A bug is not a property of one record: sending it to the
  *    DLQ would drain the whole topic into the DLQ during a bad deploy, while stopping
  *    loses nothing (the offset has not moved) and a fixed build resumes where it
