@@ -54,7 +54,7 @@ export function createBenchContext(stack: IsolatedStack): { context: FlowContext
 }
 
 export function createFlow(stack: IsolatedStack, name: FlowName): Flow<any> {
-  return name === 'calendar' ? createCalendarFlow({ pool: stack.pool }) : createTouchpointFlow();
+  return name === 'calendar' ? createCalendarFlow({ pool: stack.pool }) : createTouchpointFlow({ pool: stack.pool });
 }
 
 async function metricValue(registry: Registry, name: string, suffix = '', label?: [string, string]): Promise<number> {

@@ -18,6 +18,7 @@ import { createProducer } from '../../src/kafka/index.js';
 import { createLogger } from '../../src/logger.js';
 import { createMetricsRegistry } from '../../src/metrics/index.js';
 import { createEdgeServer } from '../../src/producers/edge-server.js';
+import { createDeadLetterWriter } from '../../src/dlq/dead-letters.js';
 import { createPoller, type Poller } from '../../src/producers/poller/poller.js';
 import { createEventPublisher } from '../../src/producers/publisher.js';
 import { createSecretBox } from '../../src/tenants/secret-box.js';
@@ -70,7 +71,8 @@ export async function startDrillPipeline(stack: IsolatedStack, options: DrillPip
   const producer = createProducer(stack.kafka);
   await producer.connect();
   const publisher = createEventPublisher({ producer, codec: stack.codec, topics: stack.topics, lingerMs: 5 });
-  const poller = createPoller({ pool, tenants, publisher, clientFor: acme, logger, metrics });
+  const deadLetters = createDeadLetterWriter({ pool, producer, topic: stack.topics.dlq, recordedBy: 'poller' });
+  const poller = createPoller({ pool, tenants, publisher, clientFor: acme, logger, metrics, deadLetters });
 
   const flows = FLOWS(pool);
   const groupIds = flows.map((f) => `${stack.id}.group.${f.name}`);

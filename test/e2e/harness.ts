@@ -14,6 +14,7 @@ import { createProducer } from '../../src/kafka/index.js';
 import { createLogger } from '../../src/logger.js';
 import { createMetricsRegistry } from '../../src/metrics/index.js';
 import { createEdgeServer } from '../../src/producers/edge-server.js';
+import { createDeadLetterWriter } from '../../src/dlq/dead-letters.js';
 import { createPoller, type Poller } from '../../src/producers/poller/poller.js';
 import { createEventPublisher, type EventPublisher } from '../../src/producers/publisher.js';
 import { createSecretBox } from '../../src/tenants/secret-box.js';
@@ -55,10 +56,11 @@ export async function startPipeline(stack: IsolatedStack, sandboxOptions: Sandbo
   const producer = createProducer(stack.kafka);
   await producer.connect();
   const publisher: EventPublisher = createEventPublisher({ producer, codec: stack.codec, topics: stack.topics, lingerMs: 5 });
-  const poller = createPoller({ pool: stack.pool, tenants, publisher, clientFor: acme, logger, metrics });
+  const deadLetters = createDeadLetterWriter({ pool: stack.pool, producer, topic: stack.topics.dlq, recordedBy: 'poller' });
+  const poller = createPoller({ pool: stack.pool, tenants, publisher, clientFor: acme, logger, metrics, deadLetters });
 
   const context = { now: Date.now, tenants: createTenantDirectory({ repository: tenants, acme, ttlMs: 500 }), acme, logger };
-  const flows = [createCalendarFlow({ pool: stack.pool }), createTouchpointFlow()];
+  const flows = [createCalendarFlow({ pool: stack.pool }), createTouchpointFlow({ pool: stack.pool })];
   const runners = flows.map((flow) =>
     createConsumerRunner({
       kafka: stack.kafka, pool: stack.pool, codec: stack.codec, topics: stack.topics, flow, groupId: `${stack.id}.${flow.name}`,
