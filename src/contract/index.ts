@@ -46,9 +46,9 @@ export interface ContractViolation {
 /** Length caps, in UTF-16 code units (what JS and the Avro strings count). */
 export const LIMITS = {
   id: 64,
-  title: 1_000,
-  location: 1_000,
-  subject: 1_000,
+  title: 2_000,
+  location: 2_000,
+  subject: 2_000,
   name: 200,
   company: 300,
   email: 320,
