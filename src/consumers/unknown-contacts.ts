@@ -10,7 +10,9 @@
  *    UNKNOWN_CONTACT, stage enrich. It is not written, not counted; the next change of
  *    the record (or a replay after Acme fixed it) brings it back.
  *  - Acme unavailable: transient, the batch is retried (never DLQ'd, never counted).
- *  - deletes are never refused for it: a delete must win over its late create.
+ *  - appointments are checked on every event, deletes included (a bad appointment never
+ *    has a row, as in the truth); activities when live, whatever their type (an
+ *    activity's delete counts nothing and must win over its late create).
  */
 import type pg from 'pg';
 import { ERROR_CODES, PermanentError, isRetriable, toAcmeSyncError, type AcmeSyncError } from '../errors/index.js';

@@ -190,7 +190,8 @@ export function createWebhookPlugin(options: WebhookRouteOptions): FastifyPlugin
         if (!isUnprocessable(err)) throw err;
         const outcome = await deadLetter(request, tenant.id, webhookId, body, seen, err);
         recent.add(key);
-        state.outcome = 'dead_lettered';
+        // A retry of a delivery already kept is a redelivery: dead_lettered counts new DLQ records only.
+        state.outcome = outcome === 'repeat' ? 'duplicate' : 'dead_lettered';
         return reply.code(200).send({ received: true, deadLettered: true, repeat: outcome === 'repeat', reason: err.message.slice(0, 500) });
       }
       recent.add(key);
