@@ -15,13 +15,15 @@ describe('the calendar flow through the runner', () => {
     const inAcme = h.acme.sandbox.store.create('contact', t.accountId, { first_name: 'Grace', last_name: 'Hopper', email: 'grace@example.com', phone: '+1 555', company: 'Navy' });
     // Known to Acme, but its contact event reaches us only after the appointment that names it.
     const after = h.acme.sandbox.store.create('contact', t.accountId, { first_name: 'Early', last_name: 'Bird', email: 'early@example.com', phone: null, company: null });
+    // Every contact event names a contact Acme has (the unknown-contact rule asks Acme when the event is not in yet).
+    const before = h.acme.sandbox.store.create('contact', t.accountId, { first_name: 'Ada', last_name: 'Lovelace', email: 'ada@example.com', phone: '+44 20 7946 0000', company: 'Analytical Engines' });
     const A = 'cal-a';
     const events = [
-      { kind: 'contacts', value: contact({ tenant_id: A, acme_id: 'con_before' }) },
-      { kind: 'appointments', value: appointment({ tenant_id: A, acme_id: 'apt_1', contact_id: 'con_before', owner_user_id: rep.id, title: 'v1' }) },
-      { kind: 'appointments', value: appointment({ tenant_id: A, acme_id: 'apt_1', contact_id: 'con_before', owner_user_id: rep.id, title: 'v3', acme_version: 3 }) },
-      { kind: 'appointments', value: appointment({ tenant_id: A, acme_id: 'apt_1', contact_id: 'con_before', owner_user_id: rep.id, title: 'v2 late', acme_version: 2 }) },
-      { kind: 'appointments', value: appointment({ tenant_id: A, acme_id: 'apt_1', contact_id: 'con_before', owner_user_id: rep.id, title: 'v3', acme_version: 3 }) },
+      { kind: 'contacts', value: contact({ tenant_id: A, acme_id: before.id }) },
+      { kind: 'appointments', value: appointment({ tenant_id: A, acme_id: 'apt_1', contact_id: before.id, owner_user_id: rep.id, title: 'v1' }) },
+      { kind: 'appointments', value: appointment({ tenant_id: A, acme_id: 'apt_1', contact_id: before.id, owner_user_id: rep.id, title: 'v3', acme_version: 3 }) },
+      { kind: 'appointments', value: appointment({ tenant_id: A, acme_id: 'apt_1', contact_id: before.id, owner_user_id: rep.id, title: 'v2 late', acme_version: 2 }) },
+      { kind: 'appointments', value: appointment({ tenant_id: A, acme_id: 'apt_1', contact_id: before.id, owner_user_id: rep.id, title: 'v3', acme_version: 3 }) },
       { kind: 'appointments', value: appointment({ tenant_id: A, acme_id: 'apt_acme', contact_id: inAcme.id }) },
       { kind: 'appointments', value: appointment({ tenant_id: A, acme_id: 'apt_after', contact_id: after.id }) },
       { kind: 'appointments', value: appointment({ tenant_id: A, acme_id: 'apt_cancel', status: 'CANCELLED', acme_version: 2 }) },

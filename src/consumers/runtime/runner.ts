@@ -348,15 +348,16 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
       // the same version is not sent again, and counts as skipped, not as a new DLQ record.
       const candidates = [...prepared.dlq, ...result.flowDlq];
       const fresh = await claimDlqEntries(db, candidates.map((entry) => dlqIndexEntry(entry, groupId)));
-      dlq = candidates.filter((_, i) => fresh[i]);
-      repeats = candidates.filter((_, i) => !fresh[i]);
-      const admittedDlq = new Set(prepared.dlq);
-      for (const entry of candidates) {
-        if (!admittedDlq.has(entry)) continue;
-        count(identityOf(entry.record).tenantId, fresh[candidates.indexOf(entry)] ? { received: 1, dlq: 1 } : { received: 1, skipped: 1 });
-      }
-      const flowDlq = countBy(result.flowDlq.filter((entry) => dlq.includes(entry)), (entry) => identityOf(entry.record).tenantId);
-      const flowRepeats = countBy(result.flowDlq.filter((entry) => !dlq.includes(entry)), (entry) => identityOf(entry.record).tenantId);
+      const isNew = new Map(candidates.map((entry, i) => [entry, fresh[i]!]));
+      dlq = candidates.filter((entry) => isNew.get(entry));
+      repeats = candidates.filter((entry) => !isNew.get(entry));
+      const tenantOf = (entry: DlqEntry) => identityOf(entry.record).tenantId;
+      // Records the runner judged itself (undecodable, unknown tenant, operator skip): a ledger line each.
+      for (const entry of prepared.dlq) count(tenantOf(entry), isNew.get(entry) ? { received: 1, dlq: 1 } : { received: 1, skipped: 1 });
+      skipped += prepared.dlq.filter((entry) => !isNew.get(entry)).length;
+      // The flow's records: what its sinks wrote and skipped, its new DLQ records, and its repeats as skipped.
+      const flowDlq = countBy(result.flowDlq.filter((entry) => isNew.get(entry)), tenantOf);
+      const flowRepeats = countBy(result.flowDlq.filter((entry) => !isNew.get(entry)), tenantOf);
       for (const [tenantId, received] of prepared.received) {
         const tenantCounts = {
           received, written: result.written.get(tenantId) ?? 0, skipped: (result.skipped.get(tenantId) ?? 0) + (flowRepeats.get(tenantId) ?? 0), dlq: flowDlq.get(tenantId) ?? 0,
@@ -369,7 +370,6 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
         written += tenantCounts.written;
         skipped += tenantCounts.skipped;
       }
-      skipped += repeats.length - [...flowRepeats.values()].reduce((a, b) => a + b, 0);
       const outputs: readonly OutputRecord[] = result.outputs;
       const now = context.now();
       const dlqMessages = dlq.map((entry) => toDlqMessage(entry, { groupId, clientId, attempts, now }));
