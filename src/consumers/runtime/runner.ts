@@ -29,7 +29,7 @@
 import { hostname } from 'node:os';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
 import type pg from 'pg';
-import { DecodeError, ERROR_CODES, PermanentError, databaseError, isRecordFault, isRetriable, toAcmeSyncError } from '../../errors/index.js';
+import { AcmeSyncError, DecodeError, ERROR_CODES, PermanentError, databaseError, isRecordFault, isRetriable } from '../../errors/index.js';
 import { withTransaction } from '../../db/index.js';
 import { chunkTopicMessages, createProducer, type TopicKind, type TopicNames } from '../../kafka/index.js';
 import type { Logger } from '../../logger.js';
@@ -436,7 +436,7 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
           retries: Infinity, deadlineMs: Infinity, initialDelayMs: 200, maxDelayMs: 10_000, ...options.retry, clock, signal: stopping.signal,
           isRetriable: (err) => !(err instanceof Abandon) && !(err instanceof Fatal) && (err instanceof Refence || isRetriable(err)),
           onRetry: ({ error, delayMs, attempt }) => {
-            const e = toAcmeSyncError(error, 'sink');
+            const e = retryFailureOf(error);
             metrics.retries.inc({ flow: flow.name, code: e.code });
             log.warn({ err: e, attempt, delayMs, topic: batch.topic, partition: batch.partition }, 'transient failure; retrying the batch');
             if (resume === undefined) resume = payload.pause();
@@ -528,6 +528,19 @@ class Fatal extends Error {
   constructor(cause: unknown) {
     super(`Flow failed with a non-retriable error: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }
+}
+
+/**
+ * What a transient batch failure is, for the retries metric and the log: ours are
+ * AcmeSyncErrors already (Kafka, registry, Acme), kafkajs' own are Kafka's, and anything
+ * else inside the batch's transaction comes from PostgreSQL — classified by SQLSTATE, and
+ * a dropped connection (no SQLSTATE: ECONNREFUSED, "Connection terminated") is
+ * DATABASE_UNAVAILABLE, never INTERNAL.
+ */
+export function retryFailureOf(err: unknown): AcmeSyncError {
+  if (err instanceof AcmeSyncError) return err.stage === undefined ? err.atStage('sink') : err;
+  if (err instanceof Error && err.name.startsWith('KafkaJS')) return kafkaUnavailable(err);
+  return databaseError(err, 'sink');
 }
 
 /** The webhook-id or poll run that brought a record: its Kafka header, else the event field. */
