@@ -82,6 +82,12 @@ export interface ConsumerRunner {
 class Abandon extends Error {}
 /** The stored offset moved between our read and the lock: prepare again on fresh ground. */
 class Refence extends Error {}
+/** PostgreSQL refused a value of the batch: run it again in a fresh transaction that bisects it. */
+class Bisect extends Error {
+  constructor(cause: unknown) {
+    super('bisect', { cause });
+  }
+}
 
 interface Prepared {
   /** Every live record, decoded where it could be (for end-to-end latency and freshness). */
@@ -210,7 +216,7 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
     try {
       return await fn();
     } catch (err) {
-      if (err instanceof Abandon || err instanceof Refence || isRetriable(err) || isRecordFault(err)) throw err;
+      if (err instanceof Abandon || err instanceof Refence || err instanceof Bisect || isRetriable(err) || isRecordFault(err)) throw err;
       throw new Fatal(err);
     }
   }
@@ -225,13 +231,25 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
 
   /**
    * flow.apply for the whole batch; when PostgreSQL refuses a VALUE (SQLSTATE class 22 or
-   * 23: a NUL byte, a timestamp out of range, a constraint), the batch is bisected under
-   * savepoints — halves, down to single records, each prepared again — so exactly the
-   * refused records go to the DLQ with the database's reason and every other record is
-   * written once, in this same transaction with the offsets. Any other failure passes
-   * through (transient: the batch is retried; a bug: the runner stops).
+   * 23: a NUL byte, a timestamp out of range, a constraint), the transaction is rolled
+   * back and the batch runs again (`bisect`) under savepoints — halves, down to single
+   * records, each prepared again — so exactly the refused records go to the DLQ with the
+   * database's reason and every other record is written once, in that transaction with
+   * the offsets. Any other failure passes through (transient: the batch is retried; a
+   * bug: the runner stops).
    */
-  async function applyIsolating(db: pg.PoolClient, prepared: Prepared): Promise<Applied> {
+  async function applyIsolating(db: pg.PoolClient, prepared: Prepared, bisect: boolean): Promise<Applied> {
+    if (!bisect) {
+      // The usual case costs no savepoint: a refused value aborts this transaction, and the
+      // batch runs again in a fresh one that bisects (Bisect, caught in eachBatch).
+      try {
+        const result = await guard(() => flow.apply(db, prepared.ready, context));
+        return { written: new Map(result.written), skipped: new Map(result.skipped), outputs: [...result.outputs], flowDlq: [...prepared.flowDlq] };
+      } catch (err) {
+        if (isRecordFault(err)) throw new Bisect(err);
+        throw err;
+      }
+    }
     const acc: Applied = { written: new Map(), skipped: new Map(), outputs: [], flowDlq: [] };
     await applyPart(db, prepared.admitted, { ready: prepared.ready, dlq: prepared.flowDlq }, acc);
     return acc;
@@ -291,7 +309,7 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
     return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
   }
 
-  async function processOnce(payload: EachBatchPayload, attempts: number, checkpoint: () => void): Promise<void> {
+  async function processOnce(payload: EachBatchPayload, attempts: number, checkpoint: () => void, bisect: boolean): Promise<void> {
     const { batch } = payload;
     const ref: PartitionRef = { groupId, topic: batch.topic, partition: batch.partition };
     const key = `${batch.topic}:${batch.partition}`;
@@ -343,7 +361,7 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
       }
       // One apply per batch, all tenants together: the sinks take their row locks in one
       // global order (tenant first), so concurrent batches cannot deadlock on shared rows.
-      const result = prepared.received.size === 0 ? { written: new Map(), skipped: new Map(), outputs: [], flowDlq: prepared.flowDlq } : await applyIsolating(db, prepared);
+      const result = prepared.received.size === 0 ? { written: new Map(), skipped: new Map(), outputs: [], flowDlq: prepared.flowDlq } : await applyIsolating(db, prepared, bisect);
       // The DLQ is idempotent (dlq_entries): a record already there for the same reason at
       // the same version is not sent again, and counts as skipped, not as a new DLQ record.
       const candidates = [...prepared.dlq, ...result.flowDlq];
@@ -423,12 +441,18 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
       await retry(
         async () => {
           checkpoint();
+          let bisect = false;
           for (let refences = 0; ; refences++) {
             attempts++;
             try {
-              return await processOnce(payload, attempts, checkpoint);
+              return await processOnce(payload, attempts, checkpoint, bisect);
             } catch (err) {
-              if (!(err instanceof Refence) || refences >= 10) throw err;
+              if (err instanceof Bisect && !bisect) {
+                log.info({ err: err.cause, topic: batch.topic, partition: batch.partition }, 'PostgreSQL refused a value; bisecting the batch to find the record');
+                bisect = true;
+                continue;
+              }
+              if (!(err instanceof Refence) || refences >= 10) throw err instanceof Bisect ? new Fatal(err.cause) : err;
             }
           }
         },
