@@ -14,6 +14,7 @@ import { APICURIO_VERSION, KAFKA_VERSION } from '../scripts/stack/settings.js';
 import { acmeDown } from './acme-down.js';
 import { brokerFailures } from './broker-failures.js';
 import { consumerKills } from './consumer-kills.js';
+import { fuzz } from './fuzz.js';
 import { postgresDown } from './postgres-down.js';
 import { webhookAttacks } from './webhook-attacks.js';
 import { webhookFaults } from './webhook-faults.js';
@@ -22,7 +23,7 @@ import { passed, type Drill, type DrillResult, type DrillSize } from './support/
 import { formatRow, writeReport } from './support/report.js';
 import { stackEnv, type StackEnv } from './support/stack.js';
 
-const DRILLS: Drill[] = [consumerKills, webhookFaults, postgresDown, acmeDown, webhookAttacks, brokerFailures];
+const DRILLS: Drill[] = [consumerKills, webhookFaults, postgresDown, acmeDown, webhookAttacks, brokerFailures, fuzz];
 
 const program = new Command('drills')
   .option('--ci', 'small sizes (each drill about a minute)')

@@ -66,6 +66,8 @@ export async function startNoKafkaEdge(stack: IsolatedStack): Promise<RunningEdg
   await app.register(createWebhookPlugin({
     tenants: createTenantCache({ load: (id) => tenants.getWithSecrets(id) }), publisher, fetchObject: noFetch,
     metrics: createMetricsRegistry({ service: 'bench-edge-no-kafka', collectDefault: false }), maxBodyBytes: config.WEBHOOK_MAX_BODY_BYTES, toleranceSeconds: config.WEBHOOK_TOLERANCE_SECONDS,
+    // The benchmark sends only valid deliveries; a dead letter here would be a bug in it.
+    deadLetters: { write: async () => { throw new Error('bench sent an unprocessable webhook'); } },
   }));
   app.addHook('onClose', async () => pool.end());
   await app.ready();

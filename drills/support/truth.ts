@@ -17,13 +17,16 @@ export interface Comparison {
   examples: string[];
 }
 
-export async function compareWithTruth(pool: pg.Pool, truth: Truth): Promise<Comparison> {
+/** `tenants`: only these tenants' rows (a drill with other tenants beside the generator's, such as the fuzz drill's). */
+export async function compareWithTruth(pool: pg.Pool, truth: Truth, tenants?: readonly string[]): Promise<Comparison> {
+  const only = tenants === undefined ? '' : 'WHERE tenant_id = ANY($1)';
+  const params = tenants === undefined ? [] : [tenants];
   const { rows } = await pool.query<CalendarRow>(
     `SELECT tenant_id, acme_appointment_id, acme_version, user_id, title, starts_at, ends_at, time_zone, status, customer_name, customer_email, customer_phone
-       FROM calendar_events`,
+       FROM calendar_events ${only}`, params,
   );
   const { rows: counts } = await pool.query<CountRow>(
-    `SELECT tenant_id, acme_user_id, to_char(day, 'YYYY-MM-DD') AS day, channel, count FROM touchpoint_counts WHERE count > 0`,
+    `SELECT tenant_id, acme_user_id, to_char(day, 'YYYY-MM-DD') AS day, channel, count FROM touchpoint_counts WHERE count > 0 ${only.replace('WHERE', 'AND')}`, params,
   );
   return compareRows(rows, counts, truth);
 }

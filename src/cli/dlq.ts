@@ -1,5 +1,6 @@
 /**
- * `acme-sync dlq list|count|show|replay`: inspect and replay the dead-letter topic.
+ * `acme-sync dlq list|count|show|replay|skip`: inspect and replay the dead-letter topic;
+ * `skip` moves one stuck record there (src/dlq/skip.ts).
  * Replays go back to the record's source topic (one of our input topics) with a
  * replay count, a rate limit and a progress bar; `--dry-run` only says what it would do.
  */
@@ -7,6 +8,8 @@ import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { bootstrap, type Runtime } from '../bootstrap.js';
 import { loadConfig } from '../config/index.js';
+import { userInfo } from 'node:os';
+import { skipRecord } from '../dlq/skip.js';
 import { describeDlqRecord, readDlq, replayDlq, type DlqFilter, type DlqRecord } from '../dlq/index.js';
 import { createProducer } from '../kafka/index.js';
 import { createLogger } from '../logger.js';
@@ -119,6 +122,21 @@ export function registerDlq(program: Command): void {
       console.log(JSON.stringify({ ...rest, payload: described.payload, decodeError: described.decodeError }, null, 2));
     }),
   );
+
+  dlq.command('skip').description('move ONE stuck record (by position) to the DLQ: every consumer group sends it there instead of processing it; recorded with who and why, shown by dlq list')
+    .requiredOption('--topic <topic>', 'the input topic (its name, or appointments|contacts|activities)')
+    .requiredOption('--partition <n>', 'partition', (v) => Number.parseInt(v, 10))
+    .requiredOption('--offset <n>', 'offset of the record to skip')
+    .requiredOption('--reason <text>', 'why it is skipped (kept with the DLQ record)')
+    .option('--operator <name>', 'who skips it (default: the OS user)')
+    .action(async (flags: { topic: string; partition: number; offset: string; reason: string; operator?: string }) =>
+      withRuntime(async (rt) => {
+        const topic = (rt.topics as unknown as Record<string, string>)[flags.topic] ?? flags.topic;
+        if (!/^\d+$/.test(flags.offset) || !Number.isInteger(flags.partition) || flags.partition < 0) throw new Error('--partition and --offset: expected non-negative integers');
+        const result = await skipRecord({ kafka: rt.kafka, pool: rt.pool }, { topic, partition: flags.partition, offset: flags.offset, reason: flags.reason, operator: flags.operator ?? userInfo().username });
+        console.log(`${topic}/${flags.partition}@${flags.offset} (${result.tenantId}:${result.acmeId}) will go to the DLQ as OPERATOR_SKIPPED when ${result.pendingGroups.join(', ') || 'a consumer group'} reach(es) it; a stopped consumer resumes past it on restart`);
+      }),
+    );
 
   withFilters(dlq.command('replay').description('send selected DLQ records back to their source topics'))
     .option('--dry-run', 'say what would be replayed, send nothing')

@@ -43,6 +43,16 @@ export const ERROR_CODES = {
   ACME_ADDRESS_REFUSED: 'ACME_ADDRESS_REFUSED',
   /** Acme answered with a redirect: never followed (docs/SECURITY.md). */
   ACME_REDIRECT: 'ACME_REDIRECT',
+  /** A record names a contact Acme does not know (404): bad data, see docs/OPERATIONS.md. */
+  UNKNOWN_CONTACT: 'UNKNOWN_CONTACT',
+  /** PostgreSQL refused a value (SQLSTATE class 22 data exception): that record's problem. */
+  DATABASE_DATA_REJECTED: 'DATABASE_DATA_REJECTED',
+  /** PostgreSQL refused a row for an integrity constraint (class 23): that record's problem. */
+  DATABASE_CONSTRAINT_VIOLATED: 'DATABASE_CONSTRAINT_VIOLATED',
+  /** PostgreSQL refused our SQL (class 42 syntax/undefined object, and others): our bug, stop. */
+  DATABASE_QUERY_INVALID: 'DATABASE_QUERY_INVALID',
+  /** An operator moved a stuck record to the DLQ with `acme-sync dlq skip`. */
+  OPERATOR_SKIPPED: 'OPERATOR_SKIPPED',
 } as const;
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
 
@@ -160,13 +170,66 @@ const TRANSIENT_SYSCALL_CODES = new Set([
 ]);
 
 /**
- * PostgreSQL SQLSTATE classes where retrying can succeed: connection exceptions (08),
- * operator intervention such as admin shutdown (57P), insufficient resources (53),
- * serialization failure / deadlock (40001, 40P01).
- * https://www.postgresql.org/docs/current/errcodes-appendix.html
+ * PostgreSQL SQLSTATE classes, judged at the boundary
+ * (https://www.postgresql.org/docs/current/errcodes-appendix.html):
+ *  - transient, retrying can succeed: 08 connection exception, 53 insufficient resources,
+ *    57 operator intervention (admin shutdown, query canceled), 40 transaction rollback
+ *    (serialization failure, deadlock);
+ *  - record: 22 data exception (a NUL byte, a timestamp out of range, a value too long)
+ *    and 23 integrity constraint violation — caused by one record's values, so that
+ *    record goes to the DLQ and the others are written (the runner bisects the batch);
+ *  - bug: everything else (42 syntax error or undefined object, ...) — our SQL or our
+ *    schema is wrong; the consumer stops rather than drain the topic into the DLQ.
  */
+export type SqlStateVerdict = 'transient' | 'record' | 'bug';
+
+const TRANSIENT_SQL_CLASSES = new Set(['08', '53', '57', '40']);
+const RECORD_SQL_CLASSES = new Set(['22', '23']);
+
+export function sqlStateOf(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  // Five characters like a SQLSTATE, but not a syscall code that happens to be five (EPIPE).
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !TRANSIENT_SYSCALL_CODES.has(code) ? code : undefined;
+}
+
+export function sqlStateVerdict(sqlState: string): SqlStateVerdict {
+  const cls = sqlState.slice(0, 2);
+  if (TRANSIENT_SQL_CLASSES.has(cls)) return 'transient';
+  return RECORD_SQL_CLASSES.has(cls) ? 'record' : 'bug';
+}
+
 function isTransientSqlState(code: string): boolean {
-  return code.startsWith('08') || code.startsWith('53') || code.startsWith('57P') || code === '40001' || code === '40P01';
+  return sqlStateVerdict(code) === 'transient';
+}
+
+/** A failure caused by one record's values (SQLSTATE class 22 or 23), wrapped or not. */
+export function isRecordFault(err: unknown): boolean {
+  if (err instanceof AcmeSyncError) return err.code === ERROR_CODES.DATABASE_DATA_REJECTED || err.code === ERROR_CODES.DATABASE_CONSTRAINT_VIOLATED;
+  const state = sqlStateOf(err);
+  return state !== undefined && sqlStateVerdict(state) === 'record';
+}
+
+/** A PostgreSQL error as an AcmeSyncError with a code that says which kind (never INTERNAL for an outage). */
+export function databaseError(err: unknown, stage: Stage = 'sink', context: ErrorContext = {}): AcmeSyncError {
+  if (err instanceof AcmeSyncError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  const state = sqlStateOf(err);
+  const ctx = { ...context, sqlState: state ?? null };
+  if (state === undefined) {
+    return isRetriable(err)
+      ? new TransientError(`PostgreSQL unavailable: ${message}`, { code: ERROR_CODES.DATABASE_UNAVAILABLE, stage, context: ctx, cause: err })
+      : new PermanentError(message, { code: ERROR_CODES.INTERNAL, stage, context: ctx, cause: err });
+  }
+  switch (sqlStateVerdict(state)) {
+    case 'transient':
+      return new TransientError(`PostgreSQL unavailable (${state}): ${message}`, { code: ERROR_CODES.DATABASE_UNAVAILABLE, stage, context: ctx, cause: err });
+    case 'record':
+      return new PermanentError(`PostgreSQL refused the record (${state}): ${message}`, {
+        code: state.startsWith('22') ? ERROR_CODES.DATABASE_DATA_REJECTED : ERROR_CODES.DATABASE_CONSTRAINT_VIOLATED, stage, context: ctx, cause: err,
+      });
+    default:
+      return new PermanentError(`PostgreSQL refused our query (${state}): ${message}`, { code: ERROR_CODES.DATABASE_QUERY_INVALID, stage, context: ctx, cause: err });
+  }
 }
 
 /** Does retrying have a chance? The single source of truth for retry decisions. */
@@ -191,6 +254,7 @@ export function isRetriable(err: unknown): boolean {
 /** Wrap anything thrown into an AcmeSyncError, keeping retriability and adding the stage. */
 export function toAcmeSyncError(err: unknown, stage: Stage, context: ErrorContext = {}): AcmeSyncError {
   if (err instanceof AcmeSyncError) return err.stage === undefined ? err.atStage(stage) : err;
+  if (sqlStateOf(err) !== undefined) return databaseError(err, stage, context);
   const message = err instanceof Error ? err.message : String(err);
   const options = { stage, context, cause: err };
   return isRetriable(err) ? new TransientError(message, options) : new PermanentError(message, options);

@@ -11,6 +11,7 @@ import { acmeClientsFor, oauthClientOf, type AcmeClient } from '../acme/client.j
 import { acmeOutboundOf, type AcmeOutbound } from '../acme/outbound.js';
 import { createAdminFastify, installAdmin, type AdminDeps } from '../admin/app.js';
 import type { Config } from '../config/index.js';
+import { createDeadLetterWriter } from '../dlq/dead-letters.js';
 import { createMetricsRegistry } from '../metrics/index.js';
 import { createBackfillRunner, type BackfillRunner } from '../producers/poller/backfill.js';
 import { createPoller, type Poller } from '../producers/poller/poller.js';
@@ -58,7 +59,9 @@ const pollingPlugin = fp<{ options: AdminOptions }>(async (app, { options }) => 
   });
   const publisher = app.eventPublisher;
   const backfills = createBackfillRunner({ pool, tenants, publisher, clientFor, logger });
-  const poller = createPoller({ pool, tenants, publisher, clientFor, logger, metrics: app.metricsRegistry, concurrency: config.POLL_CONCURRENCY });
+  // Polled records that break the validation contract go to the DLQ once (src/dlq/dead-letters.ts).
+  const deadLetters = createDeadLetterWriter({ pool, producer: app.kafkaProducer, topic: app.runtime.topics.dlq, recordedBy: 'poller' });
+  const poller = createPoller({ pool, tenants, publisher, clientFor, logger, metrics: app.metricsRegistry, concurrency: config.POLL_CONCURRENCY, deadLetters });
   app.decorate('tenants', tenants);
   app.decorate('acmeClientFor', clientFor);
   app.decorate('acmeOutbound', outbound);

@@ -24,7 +24,7 @@ import { buildProcess, metricsPlugin, producerPlugin, runtimePlugin, type Proces
 
 export const FLOWS = {
   calendar: (pool: pg.Pool): Flow<any> => createCalendarFlow({ pool }),
-  touchpoints: (): Flow<any> => createTouchpointFlow(),
+  touchpoints: (pool: pg.Pool): Flow<any> => createTouchpointFlow({ pool }),
 } as const;
 export type FlowName = keyof typeof FLOWS;
 export const FLOW_NAMES = Object.keys(FLOWS) as FlowName[];

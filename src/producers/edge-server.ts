@@ -34,6 +34,7 @@ import type { AvroCodec } from '../registry/index.js';
 import { createTenantRepository, type TenantRepository } from '../tenants/repository.js';
 import { createSecretBox } from '../tenants/secret-box.js';
 import type { PublisherOptions } from './publisher.js';
+import { createDeadLetterWriter } from '../dlq/dead-letters.js';
 import { replyWithError } from './webhooks/http-errors.js';
 import { createWebhookPlugin, type ObjectFetcher } from './webhooks/route.js';
 import { createTenantCache, type TenantCache } from './webhooks/tenant-cache.js';
@@ -182,6 +183,7 @@ export async function createEdgeServer(options: EdgeServerOptions): Promise<Fast
       maxBodyBytes: options.config.WEBHOOK_MAX_BODY_BYTES,
       toleranceSeconds: options.config.WEBHOOK_TOLERANCE_SECONDS,
       ...(options.now ? { now: options.now } : {}),
+      deadLetters: createDeadLetterWriter({ pool: app.pgPool, producer: app.kafkaProducer, topic: options.topics.dlq, recordedBy: 'edge', ...(options.now ? { now: options.now } : {}) }),
     }),
   );
   await app.ready();

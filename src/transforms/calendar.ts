@@ -5,7 +5,9 @@
  */
 import { ERROR_CODES, ValidationError } from '../errors/index.js';
 import { isValidTimeZone, type TenantSettings } from '../tenants/types.js';
-import { contactDisplayName, type ContactRow } from './contact.js';
+import { appointmentViolation } from '../contract/events.js';
+import { contactEvent } from './acme-to-event.js';
+import { contactDisplayName, toContactRow, type ContactRow } from './contact.js';
 import type { AcmeContact } from '../acme/types.js';
 import type { AcmeAppointmentEvent } from './types.js';
 
@@ -127,6 +129,8 @@ function timeZoneOf(event: Readonly<AcmeAppointmentEvent>, settings: TenantSetti
 
 /** Why this appointment event cannot become a calendar row, or undefined when it can. */
 export function validateAppointment(event: Readonly<AcmeAppointmentEvent>): ValidationError | undefined {
+  const broken = appointmentViolation(event);
+  if (broken !== undefined) return broken;
   const context = { tenantId: event.tenant_id, acmeId: event.acme_id, field: 'starts_at' };
   if (event.starts_at === null && event.operation !== 'DELETE')
     return new ValidationError('appointment.starts_at: an appointment needs a start', { stage: 'validate', code: ERROR_CODES.VALIDATION_FAILED, context });
@@ -204,19 +208,11 @@ export function toCalendarEventValue(row: Readonly<CalendarRow>, updatedAt: numb
   };
 }
 
-/** A contact fetched from Acme's API as a contacts-table row (the table's version guard applies). */
-export function contactRowFromAcme(tenantId: string, c: Readonly<Partial<AcmeContact>> & { id: string; version: number }): ContactRow {
-  const updated = typeof c.updated_at === 'string' ? Date.parse(c.updated_at) : Number.NaN;
-  return {
-    tenantId,
-    acmeId: c.id,
-    acmeVersion: c.version,
-    firstName: c.first_name ?? null,
-    lastName: c.last_name ?? null,
-    email: c.email ?? null,
-    phone: c.phone ?? null,
-    company: c.company ?? null,
-    deleted: Boolean(c.deleted_at),
-    acmeUpdatedAt: Number.isNaN(updated) ? 0 : updated,
-  };
+/**
+ * A contact fetched from Acme's API as a contacts-table row (the table's version guard
+ * applies). Acme's answer meets the same validation contract as a webhook's: a
+ * ValidationError names the field that breaks it.
+ */
+export function contactRowFromAcme(tenantId: string, c: Readonly<Partial<AcmeContact>>): ContactRow {
+  return toContactRow(contactEvent(c, { tenantId, source: 'UNKNOWN', receivedAt: 0, eventId: '', correlationId: null }));
 }

@@ -8,6 +8,7 @@
  */
 import { newestPerKey } from './versions.js';
 import { ValidationError } from '../errors/index.js';
+import { activityViolation } from '../contract/events.js';
 import { isValidTimeZone, type TenantSettings } from '../tenants/types.js';
 import type { AcmeActivityEvent } from './types.js';
 
@@ -110,6 +111,8 @@ function invalid(event: Readonly<AcmeActivityEvent>, field: string, message: str
  */
 export function toActivityFact(event: Readonly<AcmeActivityEvent>, context: FactContext): ActivityFact {
   if (!Number.isSafeInteger(event.acme_version) || event.acme_version < 1) throw invalid(event, 'acme_version', 'expected a positive integer');
+  const broken = activityViolation(event);
+  if (broken !== undefined) throw broken;
   const deleted = event.operation === 'DELETE';
   const channel = channelOf(event.activity_type, context.settings);
   const acmeUserId = event.user_id === null || event.user_id.trim() === '' ? null : event.user_id;

@@ -13,15 +13,19 @@ describe('the calendar flow through the runner', () => {
     const t = await createApiKeyTenant(h.acme, h.tenants, 'cal-a');
     const rep = h.acme.sandbox.store.createUser(t.accountId, { name: 'Rep', email: 'rep@example.com', time_zone: 'Europe/Berlin' });
     const inAcme = h.acme.sandbox.store.create('contact', t.accountId, { first_name: 'Grace', last_name: 'Hopper', email: 'grace@example.com', phone: '+1 555', company: 'Navy' });
+    // Known to Acme, but its contact event reaches us only after the appointment that names it.
+    const after = h.acme.sandbox.store.create('contact', t.accountId, { first_name: 'Early', last_name: 'Bird', email: 'early@example.com', phone: null, company: null });
+    // Every contact event names a contact Acme has (the unknown-contact rule asks Acme when the event is not in yet).
+    const before = h.acme.sandbox.store.create('contact', t.accountId, { first_name: 'Ada', last_name: 'Lovelace', email: 'ada@example.com', phone: '+44 20 7946 0000', company: 'Analytical Engines' });
     const A = 'cal-a';
     const events = [
-      { kind: 'contacts', value: contact({ tenant_id: A, acme_id: 'con_before' }) },
-      { kind: 'appointments', value: appointment({ tenant_id: A, acme_id: 'apt_1', contact_id: 'con_before', owner_user_id: rep.id, title: 'v1' }) },
-      { kind: 'appointments', value: appointment({ tenant_id: A, acme_id: 'apt_1', contact_id: 'con_before', owner_user_id: rep.id, title: 'v3', acme_version: 3 }) },
-      { kind: 'appointments', value: appointment({ tenant_id: A, acme_id: 'apt_1', contact_id: 'con_before', owner_user_id: rep.id, title: 'v2 late', acme_version: 2 }) },
-      { kind: 'appointments', value: appointment({ tenant_id: A, acme_id: 'apt_1', contact_id: 'con_before', owner_user_id: rep.id, title: 'v3', acme_version: 3 }) },
+      { kind: 'contacts', value: contact({ tenant_id: A, acme_id: before.id }) },
+      { kind: 'appointments', value: appointment({ tenant_id: A, acme_id: 'apt_1', contact_id: before.id, owner_user_id: rep.id, title: 'v1' }) },
+      { kind: 'appointments', value: appointment({ tenant_id: A, acme_id: 'apt_1', contact_id: before.id, owner_user_id: rep.id, title: 'v3', acme_version: 3 }) },
+      { kind: 'appointments', value: appointment({ tenant_id: A, acme_id: 'apt_1', contact_id: before.id, owner_user_id: rep.id, title: 'v2 late', acme_version: 2 }) },
+      { kind: 'appointments', value: appointment({ tenant_id: A, acme_id: 'apt_1', contact_id: before.id, owner_user_id: rep.id, title: 'v3', acme_version: 3 }) },
       { kind: 'appointments', value: appointment({ tenant_id: A, acme_id: 'apt_acme', contact_id: inAcme.id }) },
-      { kind: 'appointments', value: appointment({ tenant_id: A, acme_id: 'apt_after', contact_id: 'con_after' }) },
+      { kind: 'appointments', value: appointment({ tenant_id: A, acme_id: 'apt_after', contact_id: after.id }) },
       { kind: 'appointments', value: appointment({ tenant_id: A, acme_id: 'apt_cancel', status: 'CANCELLED', acme_version: 2 }) },
       { kind: 'appointments', value: appointment({ tenant_id: A, acme_id: 'apt_del', acme_version: 2, operation: 'DELETE', starts_at: null, ends_at: null }) },
       { kind: 'appointments', value: appointment({ tenant_id: A, acme_id: 'apt_del', acme_version: 1, title: 'revived?' }) },
@@ -31,7 +35,7 @@ describe('the calendar flow through the runner', () => {
     await runner.start();
     await vi.waitFor(async () => expect((await ledgerOf(runner.groupId, A))?.received).toBe(events.length), { timeout: 45_000, interval: 200 });
     // The contact arrives after its appointment was written: the row picks it up.
-    await h.produce([{ kind: 'contacts', value: contact({ tenant_id: A, acme_id: 'con_after', first_name: 'Late', last_name: 'Comer', email: 'late@example.com' }) }]);
+    await h.produce([{ kind: 'contacts', value: contact({ tenant_id: A, acme_id: after.id, acme_version: 2, first_name: 'Late', last_name: 'Comer', email: 'late@example.com' }) }]);
     await vi.waitFor(async () => expect((await ledgerOf(runner.groupId, A))?.received).toBe(events.length + 1), { timeout: 45_000, interval: 200 });
 
     const rows = Object.fromEntries((await h.calendarRows()).filter((r) => r.tenant_id === A).map((r) => [r.acme_appointment_id, r]));

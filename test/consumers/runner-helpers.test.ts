@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { correlationIdOf, createCommitCoalescer } from '../../src/consumers/runtime/runner.js';
+import { ERROR_CODES } from '../../src/errors/index.js';
+import { kafkaUnavailable } from '../../src/producers/publisher.js';
+import { correlationIdOf, createCommitCoalescer, retryFailureOf } from '../../src/consumers/runtime/runner.js';
 
 describe('correlationIdOf', () => {
   it('takes the correlation-id header the edge wrote, else the event\'s field, so DLQ logs name the webhook or poll run', () => {
@@ -60,5 +62,20 @@ describe('createCommitCoalescer', () => {
     calls[1]!.settle();
     await flush;
     expect(calls).toHaveLength(2);
+  });
+});
+
+describe('retryFailureOf', () => {
+  it('labels a PostgreSQL outage DATABASE_UNAVAILABLE, never INTERNAL — with or without a SQLSTATE (issue 12)', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    const terminated = new Error('Connection terminated unexpectedly');
+    const shutdown = Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
+    for (const err of [refused, terminated, shutdown]) expect(retryFailureOf(err)).toMatchObject({ code: ERROR_CODES.DATABASE_UNAVAILABLE, retriable: true, stage: 'sink' });
+  });
+
+  it('keeps the code of our own errors and names kafkajs errors Kafka', () => {
+    expect(retryFailureOf(kafkaUnavailable(new Error('x'))).code).toBe(ERROR_CODES.KAFKA_UNAVAILABLE);
+    const kafkajs = Object.assign(new Error('leader not available'), { name: 'KafkaJSProtocolError', retriable: true });
+    expect(retryFailureOf(kafkajs).code).toBe(ERROR_CODES.KAFKA_UNAVAILABLE);
   });
 });

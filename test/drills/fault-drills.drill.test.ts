@@ -25,6 +25,7 @@ const DRILLS: [string, string][] = [
   ['acme-down', "Acme's API down while webhooks are lost"],
   ['webhook-attacks', 'forged, tampered, stale, cross-tenant, oversize and compressed-bomb webhooks'],
   ['broker-failures', 'the partition leader of a three-broker cluster killed -9'],
+  ['fuzz', 'generated hostile Acme objects and webhook bodies, signed, beside two healthy tenants'],
 ];
 
 describe('Fault drills at CI size', () => {

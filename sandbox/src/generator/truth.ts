@@ -42,6 +42,11 @@ export interface Truth {
 
 const CHANNEL: Partial<Record<string, TouchPointChannel>> = { email: 'email', call: 'phone' };
 
+/**
+ * Bad records (missing start, a contact Acme does not know) have no calendar row and count
+ * nowhere: the integration's rule (docs/OPERATIONS.md, "Unknown contacts") sends them to
+ * its DLQ, and drills/support/truth.ts compares against exactly this.
+ */
 export function calendarEvents(world: World): TruthCalendarEvent[] {
   const out: TruthCalendarEvent[] = [];
   for (const acc of world.accounts) {

@@ -6,6 +6,7 @@
  */
 import type pg from 'pg';
 import { ERROR_CODES, isRetriable, toAcmeSyncError, type AcmeSyncError } from '../../errors/index.js';
+import { contactViolation } from '../../contract/events.js';
 import { recordKey } from '../../kafka/topics.js';
 import { contactRowFromAcme, customerOf, isPublishable, toCalendarEventValue, toCalendarRow, validateAppointment, withCustomer, type CalendarRow } from '../../transforms/calendar.js';
 import { toContactRow, type ContactRow } from '../../transforms/contact.js';
@@ -17,6 +18,7 @@ import { readContacts, upsertContacts, type Queryable } from '../sinks/contacts.
 import type { DlqEntry, Flow, FlowContext, InboundRecord, OutputRecord } from '../runtime/types.js';
 import { countBy } from '../runtime/ledger.js';
 import { lockContacts, type ContactLock } from './locks.js';
+import { unknownContact } from '../unknown-contacts.js';
 
 interface PreparedAppointment {
   event: AcmeAppointmentEvent;
@@ -49,8 +51,11 @@ export function createCalendarFlow(options: CalendarFlowOptions): Flow<CalendarP
       const dlq: DlqEntry[] = [];
       const appointments: InboundRecord<AcmeAppointmentEvent>[] = [];
       for (const record of records) {
-        if (record.kind === 'contacts') ready.contacts.push(toContactRow(record.value as AcmeContactEvent));
-        else if (record.kind === 'appointments') appointments.push(record as InboundRecord<AcmeAppointmentEvent>);
+        if (record.kind === 'contacts') {
+          const broken = contactViolation(record.value as AcmeContactEvent);
+          if (broken !== undefined) dlq.push({ record, error: broken });
+          else ready.contacts.push(toContactRow(record.value as AcmeContactEvent));
+        } else if (record.kind === 'appointments') appointments.push(record as InboundRecord<AcmeAppointmentEvent>);
       }
       await prepareAppointments(appointments, ctx, options.pool, ready, dlq);
       return { ready, dlq };
@@ -119,9 +124,10 @@ async function prepareAppointments(records: InboundRecord<AcmeAppointmentEvent>[
       const contact = await ctx.acme(tenantId).get('contact', acmeId);
       ready.fetchedContacts.push(contactRowFromAcme(tenantId, contact));
     } catch (err) {
-      // Acme does not know it (yet): the fields stay null until a contact event fills them.
-      if (isNotFound(err)) ctx.logger.info({ tenantId, contactId: acmeId }, 'contact unknown to Acme; calendar shows no customer yet');
-      else failedContacts.set(contactKey(tenantId, acmeId), asEnrichFailure(err, { tenantId, contactId: acmeId }));
+      // The rule for unknown contacts (docs/OPERATIONS.md, "Unknown contacts"): not yet in
+      // our contacts table means "ask Acme"; Acme answering 404 means the record names a
+      // contact that does not exist — bad data, for the DLQ, as the touch-point flow does.
+      failedContacts.set(contactKey(tenantId, acmeId), isNotFound(err) ? unknownContact(tenantId, acmeId) : asEnrichFailure(err, { tenantId, contactId: acmeId }));
     }
   }
 

@@ -6,6 +6,7 @@
 import type { Message } from 'kafkajs';
 import { schemaIdOf } from '../../registry/index.js';
 import type { DlqEntry, InboundRecord } from './types.js';
+import type { DlqIndexEntry } from './dlq-index.js';
 
 export const DLQ_HEADER_PREFIX = 'acme-sync.error.';
 
@@ -74,4 +75,15 @@ export function toDlqMessage({ record, error }: DlqEntry, meta: DlqMeta): Messag
     [DLQ_HEADERS.time]: new Date(meta.now).toISOString(),
   };
   return { key: record.key, value: record.raw, headers };
+}
+
+/** The DLQ index row of an entry: by Acme ID and version when decoded, else by the record's position. */
+export function dlqIndexEntry({ record, error }: DlqEntry, recordedBy: string): DlqIndexEntry {
+  const value = record.value as { tenant_id?: unknown; acme_id?: unknown; acme_version?: unknown } | null;
+  const { tenantId, acmeId } = identityOf(record);
+  const decoded = value !== null && typeof value.acme_id === 'string' && typeof value.acme_version === 'number';
+  return {
+    tenantId, entity: decoded ? record.kind : 'record', recordId: decoded ? acmeId : `${record.topic}:${record.partition}:${record.offset}`,
+    version: decoded ? (value.acme_version as number) : 0, error, sourceTopic: record.topic, sourcePartition: record.partition, sourceOffset: record.offset, recordedBy,
+  };
 }

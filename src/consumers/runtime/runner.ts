@@ -9,12 +9,16 @@
  *    (fencing under the row lock, kafkajs#1046). Kafka commits afterwards are only
  *    informational (lag tools).
  *  - Poison records (DecodeError, unknown tenant, what the flow returns) go to the DLQ
- *    and consumption goes on.
+ *    and consumption goes on; so do records PostgreSQL refuses for a VALUE (SQLSTATE
+ *    class 22/23), found by bisecting the batch under savepoints (applyIsolating), and
+ *    records an operator skipped (`acme-sync dlq skip`, table dlq_skips). The DLQ is
+ *    idempotent: a record is produced to it only when this transaction inserted its
+ *    dlq_entries row (same record, version and reason = one DLQ record).
  *  - Transient failures (PostgreSQL, registry, Acme, Kafka down, timeouts) retry the
  *    whole batch with the shared jittered backoff, forever, with the partition paused
  *    and heartbeats flowing; never DLQ, never skip.
- *  - Programmer errors (TypeError, a constraint violation, anything non-retriable a flow
- *    THROWS instead of returning per record) stop the runner: `done` rejects and the
+ *  - Programmer errors (TypeError, SQL that PostgreSQL refuses as such — class 42 —,
+ *    anything non-retriable a flow THROWS instead of returning per record) stop the runner: `done` rejects and the
  *    process exits non-zero. A bug is not a property of one record: sending it to the
  *    DLQ would drain the whole topic into the DLQ during a bad deploy, while stopping
  *    loses nothing (the offset has not moved) and a fixed build resumes where it
@@ -25,7 +29,7 @@
 import { hostname } from 'node:os';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
 import type pg from 'pg';
-import { DecodeError, ERROR_CODES, PermanentError, isRetriable, toAcmeSyncError } from '../../errors/index.js';
+import { AcmeSyncError, DecodeError, ERROR_CODES, PermanentError, databaseError, isRecordFault, isRetriable } from '../../errors/index.js';
 import { withTransaction } from '../../db/index.js';
 import { chunkTopicMessages, createProducer, type TopicKind, type TopicNames } from '../../kafka/index.js';
 import type { Logger } from '../../logger.js';
@@ -34,7 +38,9 @@ import { createFreshnessMetrics, type SyncedEvent } from '../../metrics/freshnes
 import { kafkaUnavailable } from '../../producers/publisher.js';
 import type { AvroCodec } from '../../registry/index.js';
 import { retry, systemClock, type Clock, type RetryOptions } from '../../retry/index.js';
-import { identityOf, schemaIdOrUnknown, toDlqMessage } from './dlq.js';
+import { dlqIndexEntry, identityOf, schemaIdOrUnknown, toDlqMessage } from './dlq.js';
+import { claimDlqEntries } from './dlq-index.js';
+import { readSkips, skippedEntry, type Skip } from './skips.js';
 import { EMPTY_COUNTS, addCounts, addToLedger, countBy, isBalanced, type LedgerCounts } from './ledger.js';
 import { createConsumerMetrics, type ConsumerMetrics } from './metrics.js';
 import { isBelow, lockNextOffset, readNextOffset, storeNextOffset, type PartitionRef } from './offsets.js';
@@ -81,6 +87,12 @@ export interface ConsumerRunner {
 class Abandon extends Error {}
 /** The stored offset moved between our read and the lock: prepare again on fresh ground. */
 class Refence extends Error {}
+/** PostgreSQL refused a value of the batch: run it again in a fresh transaction that bisects it. */
+class Bisect extends Error {
+  constructor(cause: unknown) {
+    super('bisect', { cause });
+  }
+}
 
 interface Prepared {
   /** Every live record, decoded where it could be (for end-to-end latency and freshness). */
@@ -91,6 +103,8 @@ interface Prepared {
   flowDlq: DlqEntry[];
   /** Per tenant, the records handed to the flow. */
   received: Map<string, number>;
+  /** The records handed to the flow (decoded, of known tenants), in offset order. */
+  admitted: InboundRecord[];
 }
 
 export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
@@ -116,6 +130,8 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
   });
   const stopping = new AbortController();
   const positioned = new Set<string>();
+  /** Operator skips by `topic:partition`, then offset. */
+  const skips = new Map<string, Map<string, Skip>>();
   /**
    * The next offset this member last read or stored in PostgreSQL, by `topic:partition`,
    * within the current generation: saves a read per batch. Only a hint — the locked
@@ -197,7 +213,7 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
     const { ready, dlq } = admitted.ok.length === 0 ? { ready: undefined, dlq: [] } : await guard(() => flow.prepare(admitted.ok, context));
     return {
       records: [...admitted.ok, ...admitted.dlq.map((entry) => entry.record)], dlq: admitted.dlq,
-      ready, flowDlq: dlq, received: countBy(admitted.ok, (r) => identityOf(r).tenantId),
+      ready, flowDlq: dlq, received: countBy(admitted.ok, (r) => identityOf(r).tenantId), admitted: admitted.ok,
     };
   }
 
@@ -206,9 +222,71 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
     try {
       return await fn();
     } catch (err) {
-      if (err instanceof Abandon || err instanceof Refence || isRetriable(err)) throw err;
+      if (err instanceof Abandon || err instanceof Refence || err instanceof Bisect || isRetriable(err) || isRecordFault(err)) throw err;
       throw new Fatal(err);
     }
+  }
+
+  interface Applied {
+    written: Map<string, number>;
+    skipped: Map<string, number>;
+    outputs: OutputRecord[];
+    /** The flow's DLQ entries and the records PostgreSQL refused (found by bisection). */
+    flowDlq: DlqEntry[];
+  }
+
+  /**
+   * flow.apply for the whole batch; when PostgreSQL refuses a VALUE (SQLSTATE class 22 or
+   * 23: a NUL byte, a timestamp out of range, a constraint), the transaction is rolled
+   * back and the batch runs again (`bisect`) under savepoints — halves, down to single
+   * records, each prepared again — so exactly the refused records go to the DLQ with the
+   * database's reason and every other record is written once, in that transaction with
+   * the offsets. Any other failure passes through (transient: the batch is retried; a
+   * bug: the runner stops).
+   */
+  async function applyIsolating(db: pg.PoolClient, prepared: Prepared, bisect: boolean): Promise<Applied> {
+    if (!bisect) {
+      // The usual case costs no savepoint: a refused value aborts this transaction, and the
+      // batch runs again in a fresh one that bisects (Bisect, caught in eachBatch).
+      try {
+        const result = await guard(() => flow.apply(db, prepared.ready, context));
+        return { written: new Map(result.written), skipped: new Map(result.skipped), outputs: [...result.outputs], flowDlq: [...prepared.flowDlq] };
+      } catch (err) {
+        if (isRecordFault(err)) throw new Bisect(err);
+        throw err;
+      }
+    }
+    const acc: Applied = { written: new Map(), skipped: new Map(), outputs: [], flowDlq: [] };
+    await applyPart(db, prepared.admitted, { ready: prepared.ready, dlq: prepared.flowDlq }, acc);
+    return acc;
+  }
+
+  async function applyPart(db: pg.PoolClient, records: InboundRecord[], part: { ready: unknown; dlq: DlqEntry[] } | undefined, acc: Applied): Promise<void> {
+    part ??= await guard(() => flow.prepare(records, context));
+    await db.query('SAVEPOINT isolate');
+    let result: Awaited<ReturnType<Flow['apply']>>;
+    try {
+      result = await guard(() => flow.apply(db, part.ready, context));
+    } catch (err) {
+      if (!isRecordFault(err)) throw err;
+      await db.query('ROLLBACK TO SAVEPOINT isolate');
+      await db.query('RELEASE SAVEPOINT isolate');
+      const refused = part.dlq.map((entry) => entry.record);
+      const handed = records.filter((r) => !refused.includes(r));
+      if (handed.length <= 1) {
+        acc.flowDlq.push(...part.dlq);
+        for (const record of handed) acc.flowDlq.push({ record, error: databaseError(err, 'sink', { tenantId: identityOf(record).tenantId, acmeId: identityOf(record).acmeId }) });
+        return;
+      }
+      const half = Math.ceil(records.length / 2);
+      for (const slice of [records.slice(0, half), records.slice(half)]) await applyPart(db, slice, undefined, acc);
+      return;
+    }
+    await db.query('RELEASE SAVEPOINT isolate');
+    for (const [tenantId, n] of result.written) acc.written.set(tenantId, (acc.written.get(tenantId) ?? 0) + n);
+    for (const [tenantId, n] of result.skipped) acc.skipped.set(tenantId, (acc.skipped.get(tenantId) ?? 0) + n);
+    acc.outputs.push(...result.outputs);
+    acc.flowDlq.push(...part.dlq);
   }
 
   async function produce(records: { topic: string; messages: Message[] }[]): Promise<void> {
@@ -237,12 +315,15 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
     return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
   }
 
-  async function processOnce(payload: EachBatchPayload, attempts: number, checkpoint: () => void): Promise<void> {
+  async function processOnce(payload: EachBatchPayload, attempts: number, checkpoint: () => void, bisect: boolean): Promise<void> {
     const { batch } = payload;
     const ref: PartitionRef = { groupId, topic: batch.topic, partition: batch.partition };
     const key = `${batch.topic}:${batch.partition}`;
     const stored = storedOffsets.has(key) ? storedOffsets.get(key)! : await readNextOffset(pool, ref);
     storedOffsets.set(key, stored);
+    // Operator skips (acme-sync dlq skip): loaded once per generation, and again before a
+    // retry, so a runner stopped or stuck on a record picks up the skip.
+    if (!positioned.has(key) || attempts > 1) skips.set(key, await readSkips(pool, batch.topic, batch.partition, stored));
     if (!positioned.has(key)) {
       positioned.add(key);
       // Kafka's committed position is ahead of PostgreSQL's (a commit that outran a lost
@@ -260,7 +341,14 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
     const fenced = all.length - live.length;
     metrics.records.inc({ flow: flow.name, topic: kindOf.get(batch.topic) ?? 'appointments', outcome: 'fenced' }, fenced);
     if (live.length === 0) return;
-    const prepared = await prepare(live);
+    const skipsHere = skips.get(key);
+    const toSkip = skipsHere === undefined || skipsHere.size === 0 ? [] : live.filter((r) => skipsHere.has(r.offset));
+    const prepared = await prepare(toSkip.length === 0 ? live : live.filter((r) => !skipsHere!.has(r.offset)));
+    if (toSkip.length > 0) {
+      const entries = toSkip.map((r) => skippedEntry(r, skipsHere!.get(r.offset)!));
+      prepared.dlq.push(...entries);
+      prepared.records.push(...entries.map((e) => e.record));
+    }
     checkpoint();
 
     const started = performance.now();
@@ -268,8 +356,8 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
     const count = (tenantId: string, c: Partial<LedgerCounts>) => counts.set(tenantId, addCounts(counts.get(tenantId) ?? EMPTY_COUNTS, c));
     let written = 0;
     let skipped = 0;
-    const dlq: DlqEntry[] = [...prepared.dlq, ...prepared.flowDlq];
-    for (const entry of prepared.dlq) count(identityOf(entry.record).tenantId, { received: 1, dlq: 1 });
+    let dlq: DlqEntry[] = [];
+    let repeats: DlqEntry[] = [];
 
     await withTransaction(pool, async (db) => {
       const locked = await lockNextOffset(db, ref);
@@ -279,10 +367,25 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
       }
       // One apply per batch, all tenants together: the sinks take their row locks in one
       // global order (tenant first), so concurrent batches cannot deadlock on shared rows.
-      const result = prepared.received.size === 0 ? { written: new Map(), skipped: new Map(), outputs: [] } : await guard(() => flow.apply(db, prepared.ready, context));
-      const flowDlq = countBy(prepared.flowDlq, (entry) => identityOf(entry.record).tenantId);
+      const result = prepared.received.size === 0 ? { written: new Map(), skipped: new Map(), outputs: [], flowDlq: prepared.flowDlq } : await applyIsolating(db, prepared, bisect);
+      // The DLQ is idempotent (dlq_entries): a record already there for the same reason at
+      // the same version is not sent again, and counts as skipped, not as a new DLQ record.
+      const candidates = [...prepared.dlq, ...result.flowDlq];
+      const fresh = await claimDlqEntries(db, candidates.map((entry) => dlqIndexEntry(entry, groupId)));
+      const isNew = new Map(candidates.map((entry, i) => [entry, fresh[i]!]));
+      dlq = candidates.filter((entry) => isNew.get(entry));
+      repeats = candidates.filter((entry) => !isNew.get(entry));
+      const tenantOf = (entry: DlqEntry) => identityOf(entry.record).tenantId;
+      // Records the runner judged itself (undecodable, unknown tenant, operator skip): a ledger line each.
+      for (const entry of prepared.dlq) count(tenantOf(entry), isNew.get(entry) ? { received: 1, dlq: 1 } : { received: 1, skipped: 1 });
+      skipped += prepared.dlq.filter((entry) => !isNew.get(entry)).length;
+      // The flow's records: what its sinks wrote and skipped, its new DLQ records, and its repeats as skipped.
+      const flowDlq = countBy(result.flowDlq.filter((entry) => isNew.get(entry)), tenantOf);
+      const flowRepeats = countBy(result.flowDlq.filter((entry) => !isNew.get(entry)), tenantOf);
       for (const [tenantId, received] of prepared.received) {
-        const tenantCounts = { received, written: result.written.get(tenantId) ?? 0, skipped: result.skipped.get(tenantId) ?? 0, dlq: flowDlq.get(tenantId) ?? 0 };
+        const tenantCounts = {
+          received, written: result.written.get(tenantId) ?? 0, skipped: (result.skipped.get(tenantId) ?? 0) + (flowRepeats.get(tenantId) ?? 0), dlq: flowDlq.get(tenantId) ?? 0,
+        };
         if (!isBalanced(tenantCounts)) {
           metrics.ledgerImbalance.inc({ flow: flow.name });
           log.error({ tenantId, ...tenantCounts }, 'flow outcome does not balance: written + skipped + dlq != received');
@@ -310,12 +413,13 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
       metrics.dlq.inc({ flow: flow.name, topic: entry.record.kind, stage: entry.error.stage ?? 'transform', code: entry.error.code });
       log.warn({ err: entry.error, topic: entry.record.topic, partition: entry.record.partition, offset: entry.record.offset, correlationId: correlationIdOf(entry.record) }, 'record sent to the DLQ');
     }
+    for (const entry of repeats) log.debug({ code: entry.error.code, topic: entry.record.topic, offset: entry.record.offset }, 'record already in the DLQ for the same reason at this version; not sent again');
     const now = context.now();
     for (const r of prepared.records) {
       const receivedAt = (r.value as { received_at?: unknown } | null)?.received_at;
       if (typeof receivedAt === 'number') metrics.endToEndSeconds.observe({ flow: flow.name, topic: kind }, Math.max(0, now - receivedAt) / 1000);
     }
-    const dead = new Set(dlq.map((entry) => entry.record.offset));
+    const dead = new Set([...dlq, ...repeats].map((entry) => entry.record.offset));
     freshness.synced(flow.name, prepared.records.filter((r) => !dead.has(r.offset)).map((r) => r.value as SyncedEvent | null));
   }
 
@@ -343,12 +447,18 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
       await retry(
         async () => {
           checkpoint();
+          let bisect = false;
           for (let refences = 0; ; refences++) {
             attempts++;
             try {
-              return await processOnce(payload, attempts, checkpoint);
+              return await processOnce(payload, attempts, checkpoint, bisect);
             } catch (err) {
-              if (!(err instanceof Refence) || refences >= 10) throw err;
+              if (err instanceof Bisect && !bisect) {
+                log.info({ err: err.cause, topic: batch.topic, partition: batch.partition }, 'PostgreSQL refused a value; bisecting the batch to find the record');
+                bisect = true;
+                continue;
+              }
+              if (!(err instanceof Refence) || refences >= 10) throw err instanceof Bisect ? new Fatal(err.cause) : err;
             }
           }
         },
@@ -356,7 +466,7 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
           retries: Infinity, deadlineMs: Infinity, initialDelayMs: 200, maxDelayMs: 10_000, ...options.retry, clock, signal: stopping.signal,
           isRetriable: (err) => !(err instanceof Abandon) && !(err instanceof Fatal) && (err instanceof Refence || isRetriable(err)),
           onRetry: ({ error, delayMs, attempt }) => {
-            const e = toAcmeSyncError(error, 'sink');
+            const e = retryFailureOf(error);
             metrics.retries.inc({ flow: flow.name, code: e.code });
             log.warn({ err: e, attempt, delayMs, topic: batch.topic, partition: batch.partition }, 'transient failure; retrying the batch');
             if (resume === undefined) resume = payload.pause();
@@ -448,6 +558,19 @@ class Fatal extends Error {
   constructor(cause: unknown) {
     super(`Flow failed with a non-retriable error: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }
+}
+
+/**
+ * What a transient batch failure is, for the retries metric and the log: ours are
+ * AcmeSyncErrors already (Kafka, registry, Acme), kafkajs' own are Kafka's, and anything
+ * else inside the batch's transaction comes from PostgreSQL — classified by SQLSTATE, and
+ * a dropped connection (no SQLSTATE: ECONNREFUSED, "Connection terminated") is
+ * DATABASE_UNAVAILABLE, never INTERNAL.
+ */
+export function retryFailureOf(err: unknown): AcmeSyncError {
+  if (err instanceof AcmeSyncError) return err.stage === undefined ? err.atStage('sink') : err;
+  if (err instanceof Error && err.name.startsWith('KafkaJS')) return kafkaUnavailable(err);
+  return databaseError(err, 'sink');
 }
 
 /** The webhook-id or poll run that brought a record: its Kafka header, else the event field. */

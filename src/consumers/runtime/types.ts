@@ -13,7 +13,10 @@
  *
  * `apply` may run more than once for the same records (a retry after a transient
  * failure, or a redelivery after a crash before COMMIT): it must be idempotent,
- * which the version guards on every table give us.
+ * which the version guards on every table give us. When PostgreSQL refuses a value
+ * (SQLSTATE class 22/23) the runner rolls apply back to a savepoint and calls prepare
+ * and apply again on halves of the batch, down to single records (bisection): both
+ * must work on any subset of a batch's records, in offset order.
  */
 import type { PoolClient } from 'pg';
 import type { Logger } from 'pino';

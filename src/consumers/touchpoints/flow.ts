@@ -12,6 +12,8 @@ import type { AcmeActivityEvent } from '../../transforms/types.js';
 import type { DlqEntry, Flow, FlowContext, InboundRecord, OutputRecord } from '../runtime/types.js';
 import { countBy } from '../runtime/ledger.js';
 import { applyActivityFacts, type ChangedAggregate } from '../sinks/touchpoints.js';
+import { createContactCheck, type ContactCheck } from '../unknown-contacts.js';
+import type pg from 'pg';
 
 export interface PreparedTouchpoints {
   facts: ActivityFact[];
@@ -23,14 +25,21 @@ export interface PreparedTouchpoints {
 
 type RecordOutcome = { fact: ActivityFact } | { dlq: DlqEntry } | { ignored: string };
 
-export function createTouchpointFlow(): Flow<PreparedTouchpoints> {
+export interface TouchpointFlowOptions {
+  /** For reading the contacts table (known contacts) before asking Acme; optional. */
+  pool?: pg.Pool;
+}
+
+export function createTouchpointFlow(options: TouchpointFlowOptions = {}): Flow<PreparedTouchpoints> {
+  let contacts: ContactCheck | undefined;
   return {
     name: 'touchpoints',
     inputs: ['activities'],
     async prepare(records, ctx) {
+      contacts ??= createContactCheck(ctx, options.pool);
       const zones = createZoneLookup(ctx);
       const tenants = new Map<string, Tenant | undefined>();
-      const results = await Promise.all(records.map((record) => prepareOne(record as InboundRecord<AcmeActivityEvent>, ctx, tenants, zones)));
+      const results = await Promise.all(records.map((record) => prepareOne(record as InboundRecord<AcmeActivityEvent>, ctx, tenants, zones, contacts!)));
       const ready: PreparedTouchpoints = { facts: [], ignored: new Map(), userOverrides: {} };
       const dlq: DlqEntry[] = [];
       for (const result of results) {
@@ -57,6 +66,7 @@ async function prepareOne(
   ctx: FlowContext,
   tenants: Map<string, Tenant | undefined>,
   zones: ZoneLookup,
+  contacts: ContactCheck,
 ): Promise<RecordOutcome> {
   const event = record.value;
   const tenant = await tenantOf(event.tenant_id, ctx, tenants);
@@ -66,7 +76,15 @@ async function prepareOne(
   if (!tenant.settings.flows.touchpoints) return { ignored: tenant.id };
   try {
     const timeZone = await zones.of(tenant, event);
-    return { fact: toActivityFact(event, { settings: tenant.settings, timeZone }) };
+    const fact = toActivityFact(event, { settings: tenant.settings, timeZone });
+    // The unknown-contact rule (src/consumers/unknown-contacts.ts): a live activity naming a
+    // contact Acme does not know is bad data, whatever its type (as for appointments);
+    // a delete is never refused (it must win over its late create).
+    if (!fact.deleted && event.contact_id !== null) {
+      const unknown = await contacts.check(event.tenant_id, event.contact_id);
+      if (unknown !== undefined) return dlqEntry(record, unknown);
+    }
+    return { fact };
   } catch (err) {
     // Waiting can help (Acme down, rate-limited): the runner retries the whole batch.
     if (isRetriable(err)) throw err;

@@ -25,6 +25,7 @@ import type { Source } from '../../transforms/types.js';
 import type { EventPublisher } from '../publisher.js';
 import { createCursorStore, type CursorStore } from './cursor-store.js';
 import { syncCollection, type PageDone } from './sync.js';
+import type { DeadLetterWriter } from '../../dlq/dead-letters.js';
 import promClient from 'prom-client';
 
 /** Users first: the touch-point flow needs a user's time zone before its activities. */
@@ -46,6 +47,8 @@ export interface PollerDeps {
   tickMs?: number;
   /** Reconciliation reaches this far before the previous one (clock skew, late commits). */
   reconcileMarginMs?: number;
+  /** Where polled records that break the validation contract are kept (the DLQ); without it they are skipped and counted. */
+  deadLetters?: DeadLetterWriter;
 }
 
 export interface PassResult {
@@ -73,6 +76,7 @@ function pollMetrics(registry: Registry) {
   return {
     records: counter(registry, { name: 'acme_sync_poll_records_total', help: 'Records read from Acme and stored, by object type and source', labelNames: ['type', 'source'] as const }),
     skipped: counter(registry, { name: 'acme_sync_poll_skipped_records_total', help: 'Unidentifiable Acme records skipped while polling', labelNames: ['type'] as const }),
+    deadLettered: counter(registry, { name: 'acme_sync_poll_dead_lettered_records_total', help: 'Polled Acme records kept in the DLQ (they break the validation contract)', labelNames: ['type'] as const }),
     passes: counter(registry, { name: 'acme_sync_poll_passes_total', help: 'Poll/reconcile/backfill passes by source and outcome', labelNames: ['source', 'outcome'] as const }),
   };
 }
@@ -105,11 +109,12 @@ export function createPoller(deps: PollerDeps): Poller {
         const onPage = async (page: PageDone) => {
           metrics.records.inc({ type, source }, page.records);
           if (page.skipped > 0) metrics.skipped.inc({ type }, page.skipped);
+          if (page.deadLettered) metrics.deadLettered.inc({ type }, page.deadLettered);
           if (source === 'POLL') await cursors.advance(tenantId, type, page.maxUpdatedAt);
         };
         const r = await syncCollection({
           client: deps.clientFor(tenantId), tenantId, type, since, source, publisher: deps.publisher, tenants: deps.tenants,
-          now, pageSize: deps.pageSize, correlationId, logger: deps.logger, onPage,
+          now, pageSize: deps.pageSize, correlationId, logger: deps.logger, onPage, ...(deps.deadLetters ? { deadLetters: deps.deadLetters } : {}),
         });
         if (source === 'RECONCILE') await cursors.markReconciled(tenantId, type, startedAt);
         result.records += r.records;

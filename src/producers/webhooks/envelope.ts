@@ -11,9 +11,8 @@
  */
 import { z } from 'zod';
 import { ValidationError } from '../../errors/index.js';
-import type { PublishableType } from '../../transforms/acme-to-event.js';
-
-const ID_PREFIX: Readonly<Record<PublishableType, string>> = { contact: 'con_', appointment: 'apt_', activity: 'act_' };
+import { checkId } from '../../contract/index.js';
+import { ID_PREFIX, type PublishableType } from '../../transforms/acme-to-event.js';
 const objectType = z.enum(['contact', 'appointment', 'activity']);
 const action = z.enum(['created', 'updated', 'deleted']);
 const timestamp = z.iso.datetime({ offset: true });
@@ -68,8 +67,10 @@ export function parseEnvelope(value: unknown): WebhookEnvelope {
   if (!type.success || !act.success) throw invalid(`type: "${event.type}" is not an Acme webhook event type`);
   const base = { eventId: event.id, accountId: event.account_id, objectType: type.data, action: act.data };
   const data = event.data;
-  const id = 'object' in data ? data.object.id : data.id;
-  if (!id.startsWith(ID_PREFIX[type.data])) throw invalid(`data: ${type.data} ID "${id}" must start with ${ID_PREFIX[type.data]}`);
+  // The validation contract's ID rule (src/contract): a 200 KB "ID" is refused here,
+  // never sent to Acme's API (where it failed as a 502 that Acme then retried).
+  const id = checkId('object' in data ? data.object.id : data.id, 'object' in data ? 'data.object.id' : 'data.id', ID_PREFIX[type.data]);
+  if (!id.ok) throw invalid(id.violation.message);
   if ('object' in data) return { ...base, payload: 'full', object: data.object };
   if (data.object_type !== type.data) throw invalid(`data.object_type: "${data.object_type}" does not match event type ${event.type}`);
   return { ...base, payload: 'thin', objectId: data.id, version: data.version };

@@ -39,6 +39,8 @@ export const DEFAULT_RETRY_AFTER_SECONDS = 5;
 export const WEBHOOK_OUTCOMES = [
   'accepted', 'duplicate', 'bad_signature', 'stale', 'unknown_tenant', 'paused',
   'malformed', 'too_large', 'unsupported', 'not_found', 'unavailable', 'error',
+  // Signed by Acme but never processable (not JSON, breaks the validation contract): kept in the DLQ, answered 200.
+  'dead_lettered',
 ] as const;
 export type WebhookOutcome = (typeof WEBHOOK_OUTCOMES)[number];
 

@@ -7,7 +7,12 @@
  *  3. Standard Webhooks signature over the raw decoded bytes with any current secret,
  *     then the timestamp within ±WEBHOOK_TOLERANCE_SECONDS (401, same answer for all);
  *  4. tenant not paused (409) — only told to a caller who proved it is Acme;
- *  5. envelope valid and identifiable (400 with the reason);
+ *  5. envelope valid and identifiable, object within the validation contract
+ *     (src/contract) — else the delivery can never be processed: it is kept in the DLQ
+ *     (raw bytes, headers, tenant, reason; src/dlq/dead-letters.ts) and answered 200
+ *     `{ deadLettered: true }`, because Acme's contract retries every non-2xx answer
+ *     (schemas/acme-openapi.yaml: "any other answer ... is retried") and no retry can
+ *     fix it (docs/OPERATIONS.md, "Webhooks that can never be processed");
  *  6. thin payload → GET the object from Acme (Acme down → 503 + Retry-After);
  *  7. publish through the batching publisher and answer 200 only once Kafka
  *     acknowledged (Kafka down or slow → 503 + Retry-After; Acme retries, nothing lost).
@@ -29,6 +34,10 @@ import { WEBHOOK_OUTCOMES, replyWithError, webhookOutcomeOf, type WebhookOutcome
 import { createRecentDeliveries, type RecentDeliveries } from './recent-deliveries.js';
 import { verifySignature, type SignatureVerdict } from './signature.js';
 import type { TenantCache } from './tenant-cache.js';
+import { checkId } from '../../contract/index.js';
+import type { DeadLetterWriter } from '../../dlq/dead-letters.js';
+
+const KIND_OF = { appointment: 'appointments', contact: 'contacts', activity: 'activities' } as const;
 
 export const WEBHOOK_ROUTE = '/webhooks/acme/:tenant';
 
@@ -44,6 +53,8 @@ export interface WebhookRouteOptions {
   toleranceSeconds: number;
   now?: () => number;
   recent?: RecentDeliveries;
+  /** Where deliveries that can never be processed are kept (the DLQ). */
+  deadLetters: DeadLetterWriter;
 }
 
 interface RequestState {
@@ -159,18 +170,56 @@ export function createWebhookPlugin(options: WebhookRouteOptions): FastifyPlugin
       const tenant = await authenticate(request, state.tenant!, body);
       if (tenant.status === 'paused') throw new PermanentError('Tenant is paused', { code: ERROR_CODES.TENANT_PAUSED, stage: 'webhook', context: { tenantId: tenant.id } });
       const webhookId = header(request, 'webhook-id')!;
-      const envelope = parseEnvelope(parseJson(body));
-      if (envelope.eventId !== webhookId) throw new ValidationError('id: does not match the webhook-id header', { stage: 'validate' });
-      if (tenant.acmeAccountId !== null && envelope.accountId !== tenant.acmeAccountId) throw new ValidationError("account_id: not this tenant's Acme account", { stage: 'validate' });
       const key = `${tenant.id}:${webhookId}`;
-      if (recent.has(key)) {
-        state.outcome = 'duplicate';
-        return reply.code(200).send({ received: true, duplicate: true });
+      let seen: { envelope?: WebhookEnvelope; object?: Readonly<Record<string, unknown>> } = {};
+      try {
+        const envelope = parseEnvelope(parseJson(body));
+        seen = { envelope };
+        if (envelope.eventId !== webhookId) throw new ValidationError('id: does not match the webhook-id header', { stage: 'validate' });
+        if (tenant.acmeAccountId !== null && envelope.accountId !== tenant.acmeAccountId) throw new ValidationError("account_id: not this tenant's Acme account", { stage: 'validate' });
+        if (recent.has(key)) {
+          state.outcome = 'duplicate';
+          return reply.code(200).send({ received: true, duplicate: true });
+        }
+        const object = await objectOf(tenant.id, envelope);
+        seen = { envelope, object };
+        await publish(tenant.id, envelope, object, webhookId);
+      } catch (err) {
+        // Signed by Acme, and no retry can make it processable (the contract, or the Avro schema
+        // refusing the event): keep it where operators look.
+        if (!isUnprocessable(err)) throw err;
+        const outcome = await deadLetter(request, tenant.id, webhookId, body, seen, err);
+        recent.add(key);
+        // A retry of a delivery already kept is a redelivery: dead_lettered counts new DLQ records only.
+        state.outcome = outcome === 'repeat' ? 'duplicate' : 'dead_lettered';
+        return reply.code(200).send({ received: true, deadLettered: true, repeat: outcome === 'repeat', reason: err.message.slice(0, 500) });
       }
-      await publish(tenant.id, envelope, await objectOf(tenant.id, envelope), webhookId);
       recent.add(key);
       state.outcome = 'accepted';
       return reply.code(200).send({ received: true });
+    }
+
+    function isUnprocessable(err: unknown): err is AcmeSyncError {
+      return err instanceof AcmeSyncError && !err.retriable && err.code === ERROR_CODES.VALIDATION_FAILED;
+    }
+
+    /** By the object's identity when it has one (a re-poll of the same version is the same entry), else by the delivery. */
+    function deadLetter(request: WebhookRequest, tenantId: string, webhookId: string, body: Buffer, seen: { envelope?: WebhookEnvelope; object?: Readonly<Record<string, unknown>> }, error: AcmeSyncError): Promise<'new' | 'repeat'> {
+      const object = seen.object ?? (seen.envelope?.payload === 'full' ? seen.envelope.object : undefined);
+      const id = checkId(object?.id, 'id');
+      const version = typeof object?.version === 'number' && Number.isSafeInteger(object.version) ? object.version : 0;
+      const byObject = seen.envelope !== undefined && id.ok;
+      request.log.info({ tenantId, webhookId, err: error.toJSON() }, 'webhook kept in the DLQ: it can never be processed');
+      return options.deadLetters.write({
+        tenantId,
+        entity: byObject ? KIND_OF[seen.envelope!.objectType] : 'webhook',
+        recordId: byObject && id.ok ? id.value : webhookId,
+        version: byObject ? version : 0,
+        ...(byObject && id.ok ? { acmeId: id.value } : {}),
+        error: error.atStage('webhook'),
+        raw: body,
+        httpHeaders: { 'webhook-id': webhookId, 'webhook-timestamp': header(request, 'webhook-timestamp'), 'content-type': header(request, 'content-type'), 'content-encoding': header(request, 'content-encoding') },
+      });
     }
 
     app.post<{ Params: { tenant: string } }>(WEBHOOK_ROUTE, { onRequest: resolveTenant }, handle);

@@ -12,6 +12,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { createSandbox, type Sandbox, type Truth } from '../../../sandbox/src/index.js';
 import { createConsumerRunner, createTenantDirectory, DLQ_HEADERS, isBalanced, readLedger, type ConsumerRunner, type FlowContext } from '../../../src/consumers/runtime/index.js';
+import { acmeClientsFor } from '../../../src/acme/client.js';
 import { createTouchpointFlow } from '../../../src/consumers/touchpoints/index.js';
 import { createProducer, recordKey } from '../../../src/kafka/index.js';
 import { createMetricsRegistry } from '../../../src/metrics/index.js';
@@ -22,6 +23,7 @@ import { dayFromNumber } from '../../../src/transforms/touchpoints.js';
 import type { AcmeActivityEvent } from '../../../src/transforms/types.js';
 import type { AcmeActivity } from '../../../src/acme/types.js';
 import { createIsolatedStack, type IsolatedStack } from '../../helpers/isolated-stack.js';
+import { sandboxOutbound } from '../../acme/sandbox-tenants.js';
 
 let stack: IsolatedStack;
 let sandbox: Sandbox;
@@ -33,11 +35,15 @@ const logger = pino({ level: 'silent' });
 beforeAll(async () => {
   stack = await createIsolatedStack(inject('stack'));
   sandbox = createSandbox({ seed: 11, rateLimit: null });
-  truth = await sandbox.startGenerator({ seed: 11, accounts: 2, users: 3, contacts: 4, events: 240, rate: 0, webhookUrl: null }).done;
+  const run = sandbox.startGenerator({ seed: 11, accounts: 2, users: 3, contacts: 4, events: 240, rate: 0, webhookUrl: null });
+  truth = await run.done;
+  // The flow asks Acme about contacts it has not seen (the unknown-contact rule).
+  const acmeUrl = await sandbox.listen({ port: 0 });
   repository = createTenantRepository(stack.pool, createSecretBox(stack.config.MASTER_KEYS));
   for (const account of truth.accounts) {
+    const apiKey = run.accounts.find((a) => a.account_id === account.account_id)!.api_key;
     // Our tenant ID is the Acme account ID; its users (with their time zones) are already known.
-    await repository.create({ id: account.account_id, name: account.name, acmeBaseUrl: 'http://127.0.0.1:1', authKind: 'api_key', settings: { defaultTimeZone: 'UTC' } });
+    await repository.create({ id: account.account_id, name: account.name, acmeBaseUrl: acmeUrl, authKind: 'api_key', secrets: { apiKey }, settings: { defaultTimeZone: 'UTC' } });
     await repository.upsertAcmeUsers(account.users.map((u) => ({ tenantId: account.account_id, acmeUserId: u.id, email: u.email, name: u.name, timeZone: u.time_zone })));
   }
   producer = createProducer(stack.kafka);
@@ -70,11 +76,11 @@ function startRunner(groupId: string): ConsumerRunner {
   const context: FlowContext = {
     now: Date.now,
     tenants: createTenantDirectory({ repository, acme: () => ({ get: async () => { throw new Error('every Acme user is known: the flow must not call Acme'); } }) }),
-    acme: () => ({ get: async () => { throw new Error('the touch-point flow never calls Acme'); } }),
+    acme: acmeClientsFor({ tenants: repository, outbound: sandboxOutbound() }),
     logger,
   };
   return createConsumerRunner({
-    kafka: stack.kafka, pool: stack.pool, codec: stack.codec, topics: stack.topics, flow: createTouchpointFlow(), groupId, context, logger,
+    kafka: stack.kafka, pool: stack.pool, codec: stack.codec, topics: stack.topics, flow: createTouchpointFlow({ pool: stack.pool }), groupId, context, logger,
     metrics: createMetricsRegistry({ service: 'test', collectDefault: false }), sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1_000,
   });
 }

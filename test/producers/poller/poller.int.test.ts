@@ -196,3 +196,22 @@ describe('polling Acme into Kafka', () => {
     expect(progress.error).not.toContain('canary_backfill_secret');
   });
 });
+
+describe('polled records that break the validation contract (issue 12)', () => {
+  it('bug: every poll and reconciliation re-read the same bad record — it is kept in the DLQ once per version and reason, and the cursor moves on', async () => {
+    const { createDeadLetterWriter } = await import('../../../src/dlq/dead-letters.js');
+    const { readDlq } = await import('../../../src/dlq/index.js');
+    const t = await createApiKeyTenant(env, tenants, 'poll-contract');
+    const good = env.sandbox.store.create('contact', t.accountId, { first_name: 'Good', last_name: 'One', email: null, phone: null, company: 'Fine' });
+    const bad = env.sandbox.store.create('contact', t.accountId, { first_name: 'Bad', last_name: 'One', email: null, phone: null, company: 'Acme\u0000Corp' });
+    const deadLetters = createDeadLetterWriter({ pool: stack.pool, producer, topic: stack.topics.dlq, recordedBy: 'poller' });
+    const p = createPoller({ pool: stack.pool, tenants, publisher, clientFor: clients(), pageSize: 2, deadLetters });
+    for (let pass = 0; pass < 3; pass++) expect((await p.reconcileTenant(t.tenantId)).error).toBeUndefined();
+    expect((await p.pollTenant(t.tenantId)).error).toBeUndefined();
+    await collector.until((ev) => ids(ofTenant(t.tenantId, ev)).has(good.id), 'the good contact');
+    expect(ids(ofTenant(t.tenantId, collector.events)).has(bad.id)).toBe(false);
+    const dlq = await readDlq(stack.kafka, stack.topics.dlq, { tenantId: t.tenantId });
+    expect(dlq.map((r) => [r.error.acmeId, r.error.stage, r.error.message])).toEqual([[bad.id, 'poll', 'contact.company: control character U+0000 at 4']]);
+    expect(JSON.parse(dlq[0]!.value!.toString('utf8'))).toMatchObject({ id: bad.id, company: 'Acme\u0000Corp' });
+  });
+});
