@@ -47,6 +47,7 @@ const FAULT_FIELDS = {
   lose: ['lose', probability],
   outage_5xx: ['outage5xx', probability],
   refuse: ['refuse', probability],
+  lost_answer: ['lostAnswer', probability],
   slow_ms: ['slowMs', z.number().int().min(0)],
   slow: ['slow', probability],
   bad_data: ['badData', probability],
