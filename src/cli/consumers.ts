@@ -7,6 +7,7 @@ import { createCalendarFlow } from '../consumers/calendar/index.js';
 import { createConsumerRunner, createTenantDirectory, type ConsumerRunner, type Flow } from '../consumers/runtime/index.js';
 import { createConsumerServer } from '../consumers/server.js';
 import { createTouchpointFlow } from '../consumers/touchpoints/index.js';
+import { createWritebackFlow, createWritebackMetrics } from '../consumers/writeback/index.js';
 import { createProducer } from '../kafka/index.js';
 import { createLogger } from '../logger.js';
 import { createMetricsRegistry } from '../metrics/index.js';
@@ -14,9 +15,17 @@ import { createSecretBox } from '../tenants/secret-box.js';
 import { createTenantRepository } from '../tenants/repository.js';
 import type pg from 'pg';
 
-const FLOWS: Readonly<Record<string, (pool: pg.Pool) => Flow<any>>> = {
+/** What a flow may need besides the pool: the write-back flow writes to Acme. */
+interface FlowDeps {
+  writer: ReturnType<typeof acmeClientsFor>;
+  metrics: ReturnType<typeof createMetricsRegistry>;
+}
+
+const FLOWS: Readonly<Record<string, (pool: pg.Pool, deps: FlowDeps) => Flow<any>>> = {
   calendar: (pool) => createCalendarFlow({ pool }),
   touchpoints: () => createTouchpointFlow(),
+  // Two-way calendar sync (issue 15): not in the default list; each tenant also switches it on.
+  writeback: (pool, deps) => createWritebackFlow({ pool, acme: deps.writer, metrics: createWritebackMetrics(deps.metrics) }),
 };
 
 function parseFlows(value: string): string[] {
@@ -35,8 +44,8 @@ function parseFlows(value: string): string[] {
 export function registerConsumers(program: Command): void {
   program
     .command('consumers')
-    .description('run the transform consumers (calendar, touch-points) with /metrics, /healthz, /readyz and the dashboard query')
-    .option('--flows <list>', 'comma list of flows to run', 'calendar,touchpoints')
+    .description('run the transform consumers (calendar, touch-points; writeback for two-way calendar sync) with /metrics, /healthz, /readyz and the dashboard query')
+    .option('--flows <list>', 'comma list of flows to run (calendar, touchpoints, writeback)', 'calendar,touchpoints')
     .action(async (opts: { flows: string }) => {
       const names = parseFlows(opts.flows);
       const config = loadConfig();
@@ -45,12 +54,18 @@ export function registerConsumers(program: Command): void {
       const metrics = createMetricsRegistry({ service: 'acme-sync-consumers' });
       const repository = createTenantRepository(runtime.pool, createSecretBox(config.MASTER_KEYS));
       const acme = acmeClientsFor({ tenants: repository, logger, metrics, pool: runtime.pool, stages: { get: 'enrich' }, outbound: acmeOutboundOf(config, logger), ...oauthClientOf(config) });
+      const writebackMetrics = createWritebackMetrics(metrics);
+      // Writes get their own clients: errors at stage writeback, retries counted as write-back outcome `retried`.
+      const writer = acmeClientsFor({
+        tenants: repository, logger, metrics, pool: runtime.pool, stages: { get: 'writeback', other: 'writeback' }, outbound: acmeOutboundOf(config, logger), ...oauthClientOf(config),
+        retry: { onRetry: () => writebackMetrics.writebacks.inc({ outcome: 'retried' }) },
+      });
       const context = { now: Date.now, tenants: createTenantDirectory({ repository, acme }), acme, logger };
       const producer = createProducer(runtime.kafka);
       await producer.connect();
       const runners: ConsumerRunner[] = names.map((name) =>
         createConsumerRunner({
-          kafka: runtime.kafka, pool: runtime.pool, codec: runtime.codec, topics: runtime.topics, flow: FLOWS[name]!(runtime.pool),
+          kafka: runtime.kafka, pool: runtime.pool, codec: runtime.codec, topics: runtime.topics, flow: FLOWS[name]!(runtime.pool, { writer, metrics }),
           groupId: `${config.CONSUMER_GROUP_PREFIX}.${name}`, context, logger, metrics, producer,
         }),
       );
