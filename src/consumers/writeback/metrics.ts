@@ -1,5 +1,6 @@
 /** The write-back flow's metrics (docs/OPERATIONS.md; bounded labels). */
 import { counter, histogram, type Registry } from '../../metrics/index.js';
+import { CONFLICT_POLICIES } from '../../tenants/types.js';
 
 /** Outcomes of a calendar change: `rejected` went to the DLQ (422/403/404), `retried` counts Acme calls retried. */
 export const WRITEBACK_OUTCOMES = ['applied', 'conflict', 'echo_suppressed', 'duplicate', 'stale', 'not_synced', 'disabled', 'rejected', 'retried'] as const;
@@ -9,9 +10,11 @@ export function createWritebackMetrics(registry: Registry) {
   const writebacks = counter(registry, { name: 'acme_sync_writebacks_total', help: 'Calendar changes written back to Acme, by outcome', labelNames: ['outcome'] as const });
   // From the start, so rate() and the rejection alert see every series.
   for (const outcome of WRITEBACK_OUTCOMES) writebacks.inc({ outcome }, 0);
+  const conflicts = counter(registry, { name: 'acme_sync_writeback_conflicts_total', help: 'Write-back conflicts (Acme changed since the calendar saw it), by policy and winner', labelNames: ['policy', 'winner'] as const });
+  for (const policy of CONFLICT_POLICIES) for (const winner of ['acme', 'calendar']) conflicts.inc({ policy, winner }, 0);
   return {
     writebacks,
-    conflicts: counter(registry, { name: 'acme_sync_writeback_conflicts_total', help: 'Write-back conflicts (Acme changed since the calendar saw it), by policy and winner', labelNames: ['policy', 'winner'] as const }),
+    conflicts,
     ackSeconds: histogram(registry, {
       name: 'acme_sync_writeback_ack_seconds',
       help: "From a user's edit in the calendar (changed_at) to Acme's acknowledgement of the write",
