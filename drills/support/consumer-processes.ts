@@ -18,13 +18,14 @@ export interface ConsumerProcesses {
   stop(): Promise<void>;
 }
 
-export async function startConsumerProcesses(count: number, env: (port: number) => NodeJS.ProcessEnv): Promise<ConsumerProcesses> {
+/** `args`: the CLI arguments after `consumers` (e.g. `--flows writeback`). */
+export async function startConsumerProcesses(count: number, env: (port: number) => NodeJS.ProcessEnv, args: readonly string[] = []): Promise<ConsumerProcesses> {
   const children: (ChildProcess | undefined)[] = [];
   const ports: number[] = [];
   const killedByUs = new WeakSet<ChildProcess>();
   let unexpected = 0;
   const start = (i: number) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'consumers'], { cwd: ROOT, env: env(ports[i]!), stdio: ['ignore', 'ignore', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'consumers', ...args], { cwd: ROOT, env: env(ports[i]!), stdio: ['ignore', 'ignore', 'inherit'] });
     child.on('exit', () => {
       if (!killedByUs.has(child)) unexpected++;
     });

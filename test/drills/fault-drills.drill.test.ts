@@ -25,6 +25,7 @@ const DRILLS: [string, string][] = [
   ['acme-down', "Acme's API down while webhooks are lost"],
   ['webhook-attacks', 'forged, tampered, stale, cross-tenant, oversize and compressed-bomb webhooks'],
   ['broker-failures', 'the partition leader of a three-broker cluster killed -9'],
+  ['writeback', 'two-way calendar sync with Acme 5xx, lost write answers and write-back consumers SIGKILLed'],
 ];
 
 describe('Fault drills at CI size', () => {
