@@ -53,7 +53,7 @@ export function registerAdmin(program: Command): void {
         readiness: { kafka: () => producerConnected ? Promise.resolve() : Promise.reject(new Error('producer not connected')) },
         dlq: {
           kafka: runtime.kafka, codec: runtime.codec, producer, topic: runtime.topics.dlq,
-          allowedTopics: [runtime.topics.appointments, runtime.topics.contacts, runtime.topics.activities],
+          allowedTopics: [runtime.topics.appointments, runtime.topics.contacts, runtime.topics.activities, runtime.topics.calendar_changes],
         },
       });
       app.get('/metrics', { schema: { response: { 200: { type: 'string' } } } }, async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));

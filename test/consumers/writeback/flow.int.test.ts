@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DLQ_HEADERS, readLedger } from '../../../src/consumers/runtime/index.js';
-import { readDlq } from '../../../src/dlq/index.js';
+import { readDlq, replayDlq } from '../../../src/dlq/index.js';
 import { createMetricsRegistry } from '../../../src/metrics/index.js';
 import type { ConflictPolicy } from '../../../src/tenants/types.js';
 import { createApiKeyTenant, seedAccount } from '../../acme/sandbox-tenants.js';
@@ -24,9 +24,9 @@ async function tenantWith(name: string, policy: ConflictPolicy = 'acme-wins', ex
   return { ...t, apts: seeded.appointments.map((a) => a.id) };
 }
 
-function startRunner() {
+function startRunner(groupId = `${h.stack.id}-wb-${Math.random().toString(36).slice(2, 8)}`) {
   const metrics = createMetricsRegistry({ service: 'test', collectDefault: false });
-  const runner = writebackRunner({ stack: h.stack, tenants: h.tenants, context: h.context(), metrics, groupId: `${h.stack.id}-wb-${Math.random().toString(36).slice(2, 8)}` });
+  const runner = writebackRunner({ stack: h.stack, tenants: h.tenants, context: h.context(), metrics, groupId });
   return { runner, metrics };
 }
 
@@ -105,6 +105,19 @@ describe('the write-back flow', () => {
     expect(h.acme.sandbox.store.get('appointment', t.accountId, b)!.title).toBe('Fine');
     // Rejected changes are not recorded as handled: a replay after the fix runs them again.
     expect((await changeRows(h.stack.pool, t.tenantId)).map((r) => r.change_id)).toEqual([good.change_id]);
+
+    // The customer grants write access again; the DLQ'd change is replayed and applied.
+    await h.tenants.updateSecrets(t.tenantId, (s) => ({ ...s, apiKey: t.apiKey }));
+    const forbidden = (await readDlq(h.stack.kafka, h.stack.topics.dlq, { tenantId: t.tenantId, code: 'ACME_WRITE_FORBIDDEN' }));
+    const report = await replayDlq(forbidden, { producer: h.producer, pool: h.stack.pool, dlqTopic: h.stack.topics.dlq, allowedTopics: new Set([h.stack.topics.calendar_changes]) });
+    expect(report.byOutcome.replayed).toBe(1);
+    // The same consumer group: only the replayed record is new to it.
+    const again = startRunner(runner.groupId).runner;
+    await again.start();
+    await eventually(async () => expect(await received(runner.groupId, t.tenantId)).toBe(4));
+    expect(h.acme.sandbox.store.get('appointment', t.accountId, b)!.location).toBe('Here');
+    expect((await changeRows(h.stack.pool, t.tenantId)).map((r) => [r.change_id, r.outcome])).toEqual([[good.change_id, 'applied'], [denied.change_id, 'applied']]);
+    await again.stop();
   });
 
   it('waits out an Acme outage with the partition paused, then applies every change exactly once', async () => {
