@@ -24,7 +24,7 @@ import type { ConflictPolicy } from '../../src/tenants/types.js';
 import type { CalendarChange } from '../../src/transforms/writeback.js';
 import { createIsolatedStack, type IsolatedStack } from '../helpers/isolated-stack.js';
 import { sandboxOutbound } from '../acme/sandbox-tenants.js';
-import { silent } from '../consumers/support/harness.js';
+import { readTopic, silent } from '../consumers/support/harness.js';
 import { change, produceChanges, writebackRunner } from '../consumers/writeback/support.js';
 import { startPipeline, type Pipeline } from './harness.js';
 
@@ -229,6 +229,17 @@ describe(`two-way calendar sync, generated (seed ${SEED})`, () => {
     const calendarWon = conflicts.filter((c) => c.winner === 'calendar').length;
     expect(applied).toBe(outcomes.filter((o) => o.outcome === 'applied').length + calendarWon);
     expect(new Set(outcomes.map((o) => o.change_id)).size).toBe(new Set(sent.map((c) => c.change_id)).size);
+
+    // 3b. The echo of our own write says so on calendar.events.v1: the change it came from, at the version that change produced.
+    const versionOf = new Map((await stack.pool.query('SELECT change_id, acme_version FROM writeback_changes WHERE acme_version IS NOT NULL')).rows.map((x) => [x.change_id as string, Number(x.acme_version)]));
+    const tagged: { change: string; version: number }[] = [];
+    for (const rec of await readTopic(stack, stack.topics.calendar)) {
+      if (rec.value === null) continue;
+      const value = (await stack.codec.decode(rec.value)).value as { writeback_change_id: string | null; acme_version: number };
+      if (value.writeback_change_id !== null) tagged.push({ change: value.writeback_change_id, version: Number(value.acme_version) });
+    }
+    expect(tagged.length).toBeGreaterThan(0);
+    for (const t of tagged) expect(versionOf.get(t.change), t.change).toBe(t.version);
 
     // 4. The calendar naively re-publishes what it received: nothing is written back.
     const versions = new Map<string, number>();

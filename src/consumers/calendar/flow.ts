@@ -17,6 +17,7 @@ import { readContacts, upsertContacts, type Queryable } from '../sinks/contacts.
 import type { DlqEntry, Flow, FlowContext, InboundRecord, OutputRecord } from '../runtime/types.js';
 import { countBy } from '../runtime/ledger.js';
 import { lockContacts, type ContactLock } from './locks.js';
+import { tagWritebackEchoes } from '../writeback/origins.js';
 
 interface PreparedAppointment {
   event: AcmeAppointmentEvent;
@@ -77,6 +78,8 @@ export function createCalendarFlow(options: CalendarFlowOptions): Flow<CalendarP
       const handed = [...prepared.contacts.map((c) => c.tenantId), ...prepared.appointments.map((a) => a.event.tenant_id)];
       for (const [tenantId, received] of countBy(handed, (id) => id)) skipped.set(tenantId, (skipped.get(tenantId) ?? 0) + received);
       for (const [tenantId, n] of written) skipped.set(tenantId, (skipped.get(tenantId) ?? 0) - n);
+      // Two-way sync: the echo of our own write-back says so (issue 15).
+      await tagWritebackEchoes(db, outputs);
       return { written, skipped, outputs };
     },
   };
