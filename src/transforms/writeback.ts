@@ -66,7 +66,8 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 export function validateChange(c: Readonly<CalendarChange>): ValidationError | undefined {
   const fail = (why: string) => new ValidationError(`Calendar change ${c.change_id} for ${c.acme_id}: ${why}`, { stage: 'validate', context: { tenantId: c.tenant_id, acmeId: c.acme_id, changeId: c.change_id } });
   if (!/^apt_[A-Za-z0-9_-]{1,100}$/.test(c.acme_id)) return fail('acme_id is not an Acme appointment ID');
-  if (c.change_id.length === 0 || c.change_id.length > 200) return fail('change_id must be 1-200 characters');
+  // It becomes part of Acme's Idempotency-Key: visible ASCII only (draft-ietf-httpapi-idempotency-key-header).
+  if (!/^[\x21-\x7e]{1,200}$/.test(c.change_id)) return fail('change_id must be 1-200 visible ASCII characters');
   if (!Number.isSafeInteger(c.calendar_version) || c.calendar_version < 0) return fail('calendar_version must be a non-negative integer');
   const fields = new Set(c.changed_fields.filter(isKnownField));
   if (fields.has('TITLE') && (c.title === null || c.title.trim() === '' || c.title.length > 500)) return fail('TITLE changed without a title of 1-500 characters');

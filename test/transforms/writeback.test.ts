@@ -73,6 +73,7 @@ describe('write-back transforms', () => {
   it('refuses changes that cannot mean anything to Acme', () => {
     expect(validateChange(change())).toBeUndefined();
     expect(validateChange(change({ acme_id: 'con_1' }))?.message).toMatch(/acme_id/);
+    expect(validateChange(change({ change_id: 'with space' }))?.message).toMatch(/change_id/);
     expect(validateChange(change({ changed_fields: ['TIME_ZONE'], time_zone: 'Mars/Base' }))?.message).toMatch(/TIME_ZONE/);
     expect(validateChange(change({ changed_fields: ['STATUS'], status: null }))?.message).toMatch(/STATUS/);
   });
