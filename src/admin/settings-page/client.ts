@@ -50,6 +50,7 @@ const FIELD_INPUTS = [
   ['settings.touchpointTypes.phone', 'phone-types'],
   ['settings.touchpointTypes', 'email-types'],
   ['settings.userMapping', 'overrides'],
+  ['settings.writeback', 'wb-policy'],
   ['body.apiKey', 'api-key'],
   ['credentials', 'api-key'],
   ['body.since', 'backfill-since'],
@@ -153,6 +154,7 @@ async function loadTenant() {
   $('tenant-name').textContent = tenant.name + ' (' + tenant.id + ')';
   renderConnection(tenant);
   fillMapping(tenant.settings);
+  fillWriteback(tenant.settings);
   await refreshStatus();
   announce(state.arrival || ('Signed in as ' + tenant.name + '.'));
   state.arrival = null;
@@ -277,6 +279,29 @@ async function saveMapping(event) {
   state.tenant = res.data;
   fillMapping(res.data.settings);
   announce('Mapping saved.');
+}
+
+// ---- two-way calendar sync (issue 15) ----
+const WB_FIELDS = ['title', 'time', 'location', 'status'];
+
+function fillWriteback(settings) {
+  const wb = settings.writeback;
+  $('wb-enabled').checked = wb.enabled;
+  $('wb-policy').value = wb.conflictPolicy;
+  for (const f of WB_FIELDS) $('wb-' + f).checked = wb.fields[f];
+}
+
+async function saveWriteback(event) {
+  event.preventDefault();
+  clearFieldErrors(event.currentTarget);
+  const fields = {};
+  for (const f of WB_FIELDS) fields[f] = $('wb-' + f).checked;
+  const writeback = { enabled: $('wb-enabled').checked, conflictPolicy: $('wb-policy').value, fields };
+  const res = await api('PATCH', tenantPath(''), { settings: { writeback } });
+  if (!res.ok) return reportFailure(res, 'Saving two-way sync');
+  state.tenant = res.data;
+  fillWriteback(res.data.settings);
+  announce(writeback.enabled ? 'Two-way sync saved: on.' : 'Two-way sync saved: off.');
 }
 
 // ---- backfill ----
@@ -436,6 +461,7 @@ $('pause').addEventListener('click', () => setPaused(true));
 $('resume').addEventListener('click', () => setPaused(false));
 $('refresh').addEventListener('click', async () => { if (await refreshStatus()) announce('Status refreshed.'); });
 $('mapping-form').addEventListener('submit', saveMapping);
+$('writeback-form').addEventListener('submit', saveWriteback);
 $('backfill-form').addEventListener('submit', startBackfill);
 $('dlq-filter').addEventListener('submit', listDlq);
 $('dlq-dry-run').addEventListener('click', () => replay(true));
