@@ -241,6 +241,9 @@ describe(`two-way calendar sync, generated (seed ${SEED})`, () => {
     expect(tagged.length).toBeGreaterThan(0);
     for (const t of tagged) expect(versionOf.get(t.change), t.change).toBe(t.version);
 
+    // 3c. The write-back ledger balances per tenant: every change received was written, skipped or dead-lettered.
+    for (const row of await readLedger(stack.pool, writeback.groupId)) expect(row.received, row.tenantId).toBe(row.written + row.skipped + row.dlq);
+
     // 4. The calendar naively re-publishes what it received: nothing is written back.
     const versions = new Map<string, number>();
     for (const t of tenants) {
