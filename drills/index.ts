@@ -18,12 +18,13 @@ import { fuzz } from './fuzz.js';
 import { postgresDown } from './postgres-down.js';
 import { webhookAttacks } from './webhook-attacks.js';
 import { webhookFaults } from './webhook-faults.js';
+import { writeback } from './writeback.js';
 import { RESULT_PREFIX, runDrillChild } from './support/child.js';
 import { passed, type Drill, type DrillResult, type DrillSize } from './support/drill.js';
 import { formatRow, writeReport } from './support/report.js';
 import { stackEnv, type StackEnv } from './support/stack.js';
 
-const DRILLS: Drill[] = [consumerKills, webhookFaults, postgresDown, acmeDown, webhookAttacks, brokerFailures, fuzz];
+const DRILLS: Drill[] = [consumerKills, webhookFaults, postgresDown, acmeDown, webhookAttacks, brokerFailures, fuzz, writeback];
 
 const program = new Command('drills')
   .option('--ci', 'small sizes (each drill about a minute)')

@@ -9,13 +9,14 @@ import type { AcmeReader } from '../../src/consumers/runtime/index.js';
 import { ERROR_CODES, PermanentError } from '../../src/errors/index.js';
 import { createLogger } from '../../src/logger.js';
 import { createMetricsRegistry, type Registry } from '../../src/metrics/index.js';
-import { createConsumers, FLOWS, type FlowName } from '../../src/processes/consumers.js';
+import { createConsumers, flowInputs, type FlowName as AnyFlow } from '../../src/processes/consumers.js';
 import { highWatermarks, total, waitForStored } from './drain.js';
 import { resetFlowState } from './seed.js';
 import type { IsolatedStack } from './stack.js';
 import { startMeter } from './stats.js';
 
-export type { FlowName };
+/** The flows the benchmarks measure (write-back calls Acme: not a consumer benchmark). */
+export type FlowName = Extract<AnyFlow, 'calendar' | 'touchpoints'>;
 
 export interface RunnerDrain {
   events: number;
@@ -61,7 +62,7 @@ let runs = 0;
 
 export async function drainWithRunner(stack: IsolatedStack, flowName: FlowName, options: RunnerDrainOptions = {}): Promise<RunnerDrain> {
   await resetFlowState(stack);
-  const marks = await highWatermarks(stack.admin, FLOWS[flowName](stack.pool).inputs.map((k) => stack.topics[k]));
+  const marks = await highWatermarks(stack.admin, flowInputs(flowName, stack.pool).map((k) => stack.topics[k]));
   const target = Math.min(options.limit ?? Infinity, total(marks));
   const metrics = createMetricsRegistry({ service: 'bench', collectDefault: false });
   const groupId = `${stack.id}.bench.${flowName}.${++runs}.${Date.now()}`;

@@ -14,13 +14,14 @@ export interface ConsumerProcesses {
   stop(): Promise<void>;
 }
 
-export async function startConsumerProcesses(count: number, env: (port: number) => NodeJS.ProcessEnv): Promise<ConsumerProcesses> {
+/** `flows`: what `acme-sync consumers --flows` runs in each process. */
+export async function startConsumerProcesses(count: number, env: (port: number) => NodeJS.ProcessEnv, flows = 'calendar,touchpoints'): Promise<ConsumerProcesses> {
   const children: (ChildProcess | undefined)[] = [];
   const ports: number[] = [];
   const killedByUs = new WeakSet<ChildProcess>();
   let unexpected = 0;
   const start = (i: number) => {
-    const child = startConsumersProcess(env(ports[i]!), 'calendar,touchpoints');
+    const child = startConsumersProcess(env(ports[i]!), flows);
     child.on('exit', () => {
       if (!killedByUs.has(child)) unexpected++;
     });

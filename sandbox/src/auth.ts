@@ -43,7 +43,8 @@ export interface AuthOptions {
 }
 
 export interface Auth {
-  createApiKey(accountId: string, key?: string): string;
+  /** An API key with every scope, or only `scopes` (a read-only key answers 403 to writes). */
+  createApiKey(accountId: string, key?: string, scopes?: Scope[]): string;
   createClient(input: { account_id: string; redirect_uris: string[]; name?: string; client_id?: string; client_secret?: string }): OAuthClient;
   getClient(clientId: string): OAuthClient | undefined;
   listClients(): OAuthClient[];
@@ -70,7 +71,7 @@ export function parseScopes(raw: string | undefined): Scope[] | null {
 }
 
 export function createAuth(clock: Clock, ids: () => IdFactory, options: AuthOptions): Auth {
-  let apiKeys = new Map<string, string>();
+  let apiKeys = new Map<string, { accountId: string; scopes: Scope[] }>();
   let clients = new Map<string, OAuthClient>();
   let codes = new Map<string, CodeGrant>();
   let access = new Map<string, AccessToken>();
@@ -104,9 +105,9 @@ export function createAuth(clock: Clock, ids: () => IdFactory, options: AuthOpti
   };
 
   return {
-    createApiKey(accountId, key) {
+    createApiKey(accountId, key, scopes) {
       const k = key ?? secret('ak');
-      apiKeys.set(k, accountId);
+      apiKeys.set(k, { accountId, scopes: scopes ? [...scopes] : [...ALL_SCOPES] });
       return k;
     },
     createClient(input) {
@@ -150,7 +151,7 @@ export function createAuth(clock: Clock, ids: () => IdFactory, options: AuthOpti
     },
     authenticate(token) {
       const keyAccount = apiKeys.get(token);
-      if (keyAccount) return { ok: true, principal: { accountId: keyAccount, scopes: [...ALL_SCOPES], kind: 'api_key' } };
+      if (keyAccount) return { ok: true, principal: { accountId: keyAccount.accountId, scopes: [...keyAccount.scopes], kind: 'api_key' } };
       const at = access.get(token);
       if (!at) return { ok: false, code: 'invalid_token', message: 'The access token or API key is not valid.' };
       if (at.expiresAt <= clock.now()) return { ok: false, code: 'token_expired', message: 'The access token has expired; refresh it.' };

@@ -66,6 +66,7 @@ export function buildProgram(): Command {
     .option('--lose <p>', 'probability a webhook is never sent', prob, 0)
     .option('--outage-5xx <p>', 'probability an API request gets 500/502/503', prob, 0)
     .option('--refuse <p>', 'probability an API connection is destroyed without an answer', prob, 0)
+    .option('--lost-answer <p>', 'probability an API write is applied but its answer is lost', prob, 0)
     .option('--slow-ms <ms>', 'latency added to API answers', int, 0)
     .option('--slow <p>', 'probability an API answer gets --slow-ms', prob, 1)
     .option('--bad-data <p>', 'probability a new appointment/activity or a webhook body is corrupted', prob, 0)
@@ -108,6 +109,7 @@ export function parseCli(argv: string[]): CliConfig {
         lose: o.lose,
         outage5xx: o.outage5xx,
         refuse: o.refuse,
+        lostAnswer: o.lostAnswer,
         slowMs: o.slowMs,
         slow: o.slow,
         badData: o.badData,

@@ -26,6 +26,12 @@ export interface FaultConfig {
   outage5xx: number;
   /** Probability that an API request has its connection destroyed without an answer. */
   refuse: number;
+  /**
+   * Probability that an API write (POST/PATCH/DELETE) is applied but its answer is lost:
+   * the connection is destroyed after the write, as when a load balancer times out. Only
+   * an Idempotency-Key makes the client's retry safe.
+   */
+  lostAnswer: number;
   /** Extra latency added to API answers. */
   slowMs: number;
   /** Probability an API answer is slowed by slowMs (1 = every answer). */
@@ -46,6 +52,7 @@ export const DEFAULT_FAULTS: FaultConfig = {
   lose: 0,
   outage5xx: 0,
   refuse: 0,
+  lostAnswer: 0,
   slowMs: 0,
   slow: 1,
   badData: 0,
@@ -70,6 +77,8 @@ export interface Faults {
   /** Replaces all switches (unspecified ones turn off). */
   replace(patch: Partial<FaultConfig>): FaultConfig;
   forApiRequest(): ApiFault;
+  /** Should this write's answer be lost after the write? */
+  forWriteAnswer(): boolean;
   forDelivery(): DeliveryFaults;
   /** Which record corruption to apply to a new record of this type, if any. */
   forNewRecord(type: 'contact' | 'appointment' | 'activity'): BadDataKind | null;
@@ -113,6 +122,8 @@ export function createFaults(initial: Partial<FaultConfig> = {}): Faults {
       if (cfg.slowMs > 0 && rSlow < cfg.slow) return { kind: 'slow', ms: cfg.slowMs };
       return { kind: 'none' };
     },
+    // Draws only when switched on, so existing seeds keep their fault sequences.
+    forWriteAnswer: () => cfg.lostAnswer > 0 && rng.api.next() < cfg.lostAnswer,
     forDelivery() {
       const d = rng.delivery;
       const lose = d.chance(cfg.lose);

@@ -13,6 +13,7 @@ import { ApiError, errorBody } from './http/errors.js';
 import { registerOAuthRoutes } from './http/oauth-routes.js';
 import { registerResourceRoutes } from './http/resource-routes.js';
 import { registerWebhookRoutes } from './http/webhook-routes.js';
+import { createIdempotency } from './idempotency.js';
 import { createGenerator, type GeneratorOptions, type GeneratorRun } from './generator/generator.js';
 import { createRateLimiter, type RateLimiter } from './rate-limiter.js';
 import { createStore, type BadDataHook, type Store } from './store.js';
@@ -107,6 +108,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
   const subscriptions = createSubscriptions(clock, ids);
   const dispatcher = createDispatcher({ clock, store, faults, subscriptions, ids, options: { ...DEFAULT_DISPATCHER_OPTIONS, ...options.webhooks } });
   const rateLimiter = createRateLimiter(clock);
+  const idempotency = createIdempotency(clock);
   store.setBadDataHook(createBadDataHook(faults));
   store.onChange((change) => dispatcher.publish(change));
 
@@ -115,6 +117,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     store,
     auth,
     faults,
+    idempotency,
     rateLimiter,
     subscriptions,
     dispatcher,
@@ -155,6 +158,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     auth.reset();
     subscriptions.reset();
     rateLimiter.reset();
+    idempotency.reset();
     if (newSeed !== undefined) faults.set({ seed: newSeed });
   };
 

@@ -27,7 +27,7 @@ import type { OAuthTokens } from '../tenants/types.js';
 import { ACME_PUBLIC_TEXT, classify, logAcmeFailure, send, type AcmeAnswer } from './http.js';
 import type { AcmeOutbound } from './outbound.js';
 import { refreshAccessToken } from './oauth.js';
-import { ACME_COLLECTIONS, type AcmeObjectType, type AcmeObjects, type AcmePage } from './types.js';
+import { ACME_COLLECTIONS, type AcmeAppointment, type AcmeObjectType, type AcmeObjects, type AcmePage } from './types.js';
 
 export interface ListQuery {
   updatedSince?: string;
@@ -43,6 +43,55 @@ export interface AcmeClient {
   list<T extends AcmeObjectType>(type: T, q: ListQuery): Promise<AcmePage<AcmeObjects[T]>>;
   createWebhookSubscription(input: { url: string; eventTypes?: string[] }): Promise<{ id: string; secret: string }>;
   deleteWebhookSubscription(id: string): Promise<void>;
+  /**
+   * Write-back (issue 15): PATCH /v1/appointments/{id} with `If-Match: "<version>"` (when
+   * given) and an `Idempotency-Key`, so a retry after a timeout never applies twice.
+   * Permanent errors: ACME_CONFLICT (412 stale version: context.currentVersion; 409
+   * deleted: context.reason 'deleted'), ACME_VALIDATION_FAILED (422: context.fieldErrors),
+   * ACME_WRITE_FORBIDDEN (403: the grant lacks crm.write), ACME_NOT_FOUND (404).
+   * 429/5xx/timeouts are retried here and then thrown as TransientError.
+   */
+  patchAppointment(id: string, patch: AppointmentPatch, write: WriteOptions): Promise<WriteAck>;
+  /** DELETE /v1/appointments/{id}: soft delete, with the same headers and errors as patchAppointment. */
+  deleteAppointment(id: string, write: WriteOptions): Promise<WriteAck>;
+}
+
+/** The appointment fields a write-back may change (the contract's AppointmentPatch subset). */
+export interface AppointmentPatch {
+  title?: string;
+  starts_at?: string;
+  ends_at?: string;
+  time_zone?: string;
+  location?: string | null;
+  status?: 'scheduled' | 'cancelled';
+}
+
+export interface WriteOptions {
+  idempotencyKey: string;
+  /** The version the change was made against (If-Match); absent: unconditional. */
+  ifMatchVersion?: number;
+}
+
+export interface WriteAck {
+  appointment: AcmeAppointment;
+  /** Acme answered from its idempotency store: this change had been applied before. */
+  replayed: boolean;
+}
+
+/** Tenant-visible text when the grant lacks the write scope (fixed: no upstream bytes). */
+export const WRITE_SCOPE_TEXT = 'Acme refused the write: the connection lacks the crm.write scope. Reconnect Acme and grant write access, then replay the dead-letter records.';
+
+/** A field error's name and code are identifiers in the contract; anything else is not repeated. */
+const FIELD_TOKEN = /^[a-z][a-z0-9_.]{0,60}$/;
+
+/** `field:code` pairs from a 422 `details.field_errors`, bounded, identifiers only. */
+export function fieldErrorsOf(body: unknown): string {
+  const list = (body as { error?: { details?: { field_errors?: unknown } } } | undefined)?.error?.details?.field_errors;
+  if (!Array.isArray(list)) return '';
+  return list
+    .slice(0, 20)
+    .map((f: { field?: unknown; code?: unknown }) => `${FIELD_TOKEN.test(String(f?.field)) ? String(f.field) : 'other'}:${FIELD_TOKEN.test(String(f?.code)) ? String(f.code) : 'other'}`)
+    .join(',');
 }
 
 export interface AcmeClientOptions {
@@ -187,9 +236,10 @@ export function createAcmeClient(options: AcmeClientOptions): AcmeClient {
     return (cached = await refreshOnce(stored, 'rejected'));
   }
 
-  async function exchange(operation: string, stage: Stage, method: string, path: string, body?: unknown): Promise<AcmeAnswer> {
+  /** `extra.passThrough`: statuses answered to the caller instead of thrown (a write's 412/409/422/403). */
+  async function exchange(operation: string, stage: Stage, method: string, path: string, body?: unknown, extra: { headers?: Record<string, string>; passThrough?: readonly number[] } = {}): Promise<AcmeAnswer> {
     const attempt = async (creds: Credentials): Promise<AcmeAnswer> => {
-      const headers: Record<string, string> = { authorization: `Bearer ${creds.token}`, accept: 'application/json' };
+      const headers: Record<string, string> = { ...extra.headers, authorization: `Bearer ${creds.token}`, accept: 'application/json' };
       if (body !== undefined) headers['content-type'] = 'application/json';
       const started = performance.now();
       try {
@@ -209,6 +259,11 @@ export function createAcmeClient(options: AcmeClientOptions): AcmeClient {
         }
         if (answer.status < 300) {
           metrics.requests.inc({ operation, outcome: 'ok' });
+          return answer;
+        }
+        if (extra.passThrough?.includes(answer.status)) {
+          metrics.requests.inc({ operation, outcome: `rejected_${answer.status}` });
+          logAcmeFailure(log, answer, operation);
           return answer;
         }
         logAcmeFailure(log, answer, operation);
@@ -240,6 +295,34 @@ export function createAcmeClient(options: AcmeClientOptions): AcmeClient {
     return new PermanentError(`${ACME_PUBLIC_TEXT.error} (${operation}: 2xx without ${what}, ref ${answer.ref})`, { code: ERROR_CODES.ACME_BAD_RESPONSE, stage, context: { tenantId, operation, ref: answer.ref } });
   };
 
+  const WRITE_REJECTIONS = [403, 409, 412, 422] as const;
+
+  /** A write's answer: the acknowledged appointment, or the classified permanent error. */
+  function writeAck(operation: string, answer: AcmeAnswer): WriteAck {
+    const context = { tenantId, operation, status: answer.status, ref: answer.ref };
+    const fail = (code: (typeof ERROR_CODES)[keyof typeof ERROR_CODES], text: string, more: Record<string, string | number> = {}) =>
+      new PermanentError(`${text} (${operation} ${answer.status}, ref ${answer.ref})`, { code, stage: 'writeback', context: { ...context, ...more } });
+    const acmeCode = (answer.body as { error?: { code?: unknown } } | undefined)?.error?.code;
+    if (answer.status === 412) {
+      const current = Number((answer.body as { error?: { details?: { current_version?: unknown } } } | undefined)?.error?.details?.current_version);
+      throw fail(ERROR_CODES.ACME_CONFLICT, 'Acme has a newer version of the appointment', Number.isSafeInteger(current) ? { currentVersion: current } : {});
+    }
+    if (answer.status === 409) throw fail(ERROR_CODES.ACME_CONFLICT, 'The appointment is deleted in Acme', { reason: 'deleted' });
+    if (answer.status === 403) throw fail(ERROR_CODES.ACME_WRITE_FORBIDDEN, WRITE_SCOPE_TEXT);
+    if (answer.status === 422) {
+      const reused = acmeCode === 'idempotency_key_reused';
+      throw fail(ERROR_CODES.ACME_VALIDATION_FAILED, reused ? 'Acme refused a reused idempotency key' : 'Acme refused the values', { fieldErrors: fieldErrorsOf(answer.body), acmeCode: reused ? 'idempotency_key_reused' : 'validation_failed' });
+    }
+    const b = answer.body as Partial<AcmeAppointment> | undefined;
+    if (typeof b?.id !== 'string' || typeof b.version !== 'number') throw badResponse(operation, 'writeback', 'the appointment', answer);
+    return { appointment: b as AcmeAppointment, replayed: answer.headers.get('idempotent-replayed') === 'true' };
+  }
+
+  const writeHeaders = (w: WriteOptions): Record<string, string> => ({
+    'idempotency-key': w.idempotencyKey,
+    ...(w.ifMatchVersion === undefined ? {} : { 'if-match': `"${w.ifMatchVersion}"` }),
+  });
+
   const getStage = options.stages?.get ?? 'enrich';
   const otherStage = options.stages?.other ?? 'poll';
 
@@ -269,6 +352,16 @@ export function createAcmeClient(options: AcmeClientOptions): AcmeClient {
       const b = answer.body as { id?: unknown; secret?: unknown } | undefined;
       if (typeof b?.id !== 'string' || typeof b.secret !== 'string') throw badResponse(operation, otherStage, 'id and secret', answer);
       return { id: b.id, secret: b.secret };
+    },
+    async patchAppointment(id, patch, write) {
+      const operation = 'patch_appointment';
+      const answer = await exchange(operation, 'writeback', 'PATCH', `/v1/appointments/${encodeURIComponent(id)}`, patch, { headers: writeHeaders(write), passThrough: WRITE_REJECTIONS });
+      return writeAck(operation, answer);
+    },
+    async deleteAppointment(id, write) {
+      const operation = 'delete_appointment';
+      const answer = await exchange(operation, 'writeback', 'DELETE', `/v1/appointments/${encodeURIComponent(id)}`, undefined, { headers: writeHeaders(write), passThrough: WRITE_REJECTIONS });
+      return writeAck(operation, answer);
     },
     async deleteWebhookSubscription(id) {
       const operation = 'delete_webhook_subscription';

@@ -35,6 +35,21 @@ export interface TokenRequestOptions extends OAuthClientCredentials {
   stage?: Stage;
 }
 
+/**
+ * What we ask for at connect time: reading, webhook subscriptions, and writing
+ * appointments for two-way calendar sync (issue 15; used only when a tenant switches
+ * write-back on). The customer may grant less.
+ */
+export const CONNECT_SCOPE = 'crm.read crm.write webhooks';
+
+/** Tenant-visible text when a grant lacks the write scope (fixed text, no upstream bytes). */
+export const WRITE_SCOPE_MISSING_TEXT = 'Acme granted no write access (scope crm.write): two-way calendar sync cannot write changes back. Reconnect Acme and allow write access to use it.';
+
+/** Does this grant lack crm.write? An absent scope means "as requested" (RFC 6749 §5.1). */
+export function grantLacksWrite(scope: string | null): boolean {
+  return scope !== null && !scope.split(/[\s,]+/).includes('crm.write');
+}
+
 export function authorizeUrl(input: { baseUrl: string; clientId: string; redirectUri: string; state: string; scope?: string; accountId?: string }): string {
   const url = new URL('/oauth/authorize', input.baseUrl);
   url.searchParams.set('response_type', 'code');

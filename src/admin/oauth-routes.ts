@@ -5,7 +5,7 @@
  * encrypted and activates the tenant (webhook subscription, initial backfill).
  */
 import type { FastifyInstance } from 'fastify';
-import { authorizeUrl, exchangeAuthorizationCode } from '../acme/oauth.js';
+import { CONNECT_SCOPE, WRITE_SCOPE_MISSING_TEXT, authorizeUrl, exchangeAuthorizationCode, grantLacksWrite } from '../acme/oauth.js';
 import { activateTenant } from './activation.js';
 import { visibleTenant } from './context.js';
 import { sendError } from './errors.js';
@@ -26,7 +26,7 @@ export async function oauthStartRoutes(app: FastifyInstance): Promise<void> {
       if (!services.outbound.isAllowedBaseUrl(tenant.acmeBaseUrl)) return sendError(reply, 409, 'ACME_ADDRESS_REFUSED', 'The tenant\'s Acme base URL is not an allowed one; set an allowed acmeBaseUrl first');
       const state = await services.oauthStates.issue(tenant.id, services.oauth.redirectUri);
       const url = authorizeUrl({
-        baseUrl: tenant.acmeBaseUrl, clientId: services.oauth.clientId, redirectUri: services.oauth.redirectUri, state,
+        baseUrl: tenant.acmeBaseUrl, clientId: services.oauth.clientId, redirectUri: services.oauth.redirectUri, state, scope: CONNECT_SCOPE,
         ...(tenant.acmeAccountId ? { accountId: tenant.acmeAccountId } : {}),
       });
       return reply.redirect(url, 302);
@@ -62,7 +62,9 @@ export async function oauthCallbackRoutes(app: FastifyInstance): Promise<void> {
       });
       await services.tenants.updateSecrets(tenant.id, (s) => ({ ...s, oauth: grant.tokens }));
       if (grant.accountId && grant.accountId !== tenant.acmeAccountId) await services.tenants.update(tenant.id, { acmeAccountId: grant.accountId });
-      return activateTenant(services, tenant.id);
+      const activation = await activateTenant(services, tenant.id);
+      // Reading works without it; say now, not at the first write-back, that writing will not.
+      return grantLacksWrite(grant.scope) ? { ...activation, warnings: [WRITE_SCOPE_MISSING_TEXT] } : activation;
     },
   );
 }

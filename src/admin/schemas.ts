@@ -107,6 +107,8 @@ export const activationResponse = {
     tenant: tenantResponse,
     webhookSubscriptionId: str,
     backfillRunId: nullableStr,
+    /** E.g. the grant lacks the write scope two-way sync needs. */
+    warnings: { type: 'array', items: str },
   },
 } as const;
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { createConsumers, FLOW_NAMES, type FlowName } from '../processes/consumers.js';
+import { createConsumers, DEFAULT_FLOWS, FLOW_NAMES, type FlowName } from '../processes/consumers.js';
 import { processContext, serve } from '../processes/run.js';
 
 export function parseFlows(value: string): FlowName[] {
@@ -18,8 +18,8 @@ export function parseFlows(value: string): FlowName[] {
 export function registerConsumers(program: Command): void {
   program
     .command('consumers')
-    .description('run the transform consumers (calendar, touch-points) with /metrics, /healthz, /readyz and the dashboard query')
-    .option('--flows <list>', 'comma list of flows to run', FLOW_NAMES.join(','))
+    .description('run the transform consumers (calendar, touch-points; writeback for two-way calendar sync) with /metrics, /healthz, /readyz and the dashboard query')
+    .option('--flows <list>', `comma list of flows to run (${FLOW_NAMES.join(', ')})`, DEFAULT_FLOWS.join(','))
     .action(async (opts: { flows: string }) => {
       const flows = parseFlows(opts.flows);
       const { config, logger } = processContext('acme-sync-consumers');

@@ -153,7 +153,7 @@ export function registerDlq(program: Command): void {
         try {
           const report = await replayDlq(records, {
             producer, pool: rt.pool, dlqTopic: rt.topics.dlq,
-            allowedTopics: new Set([rt.topics.appointments, rt.topics.contacts, rt.topics.activities]),
+            allowedTopics: new Set([rt.topics.appointments, rt.topics.contacts, rt.topics.activities, rt.topics.calendar_changes]),
             dryRun: Boolean(flags.dryRun), ratePerSecond: flags.rate, maxReplays: flags.maxReplays, again: Boolean(flags.again),
             onProgress: (done) => process.stderr.isTTY && progress.update(done),
           });

@@ -12,7 +12,7 @@
  */
 
 /** The named stages of the pipeline; every failure says where it happened (Kafka Connect's `Stage`). */
-export const STAGES = ['config', 'webhook', 'poll', 'decode', 'validate', 'transform', 'enrich', 'sink', 'produce'] as const;
+export const STAGES = ['config', 'webhook', 'poll', 'decode', 'validate', 'transform', 'enrich', 'sink', 'produce', 'writeback'] as const;
 export type Stage = (typeof STAGES)[number];
 
 /** Stable error codes. Add, never rename: they are matched by alerts and stored in DLQ headers. */
@@ -53,6 +53,12 @@ export const ERROR_CODES = {
   DATABASE_QUERY_INVALID: 'DATABASE_QUERY_INVALID',
   /** An operator moved a stuck record to the DLQ with `acme-sync dlq skip`. */
   OPERATOR_SKIPPED: 'OPERATOR_SKIPPED',
+  /** A write-back met a newer Acme version (412 on If-Match) or a deleted record (409): issue 15. */
+  ACME_CONFLICT: 'ACME_CONFLICT',
+  /** Acme refused a write's values (422 validation_failed, with field errors in context). */
+  ACME_VALIDATION_FAILED: 'ACME_VALIDATION_FAILED',
+  /** Acme refused a write because the tenant's grant lacks the write scope (403). */
+  ACME_WRITE_FORBIDDEN: 'ACME_WRITE_FORBIDDEN',
 } as const;
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
 

@@ -6,7 +6,7 @@
  * on one partition and stays ordered; outputs keyed the same way compact to the
  * latest state per record (KIP-87 style table topics).
  */
-export const TOPIC_KINDS = ['appointments', 'contacts', 'activities', 'calendar', 'touchpoints', 'dlq'] as const;
+export const TOPIC_KINDS = ['appointments', 'contacts', 'activities', 'calendar', 'touchpoints', 'dlq', 'calendar_changes'] as const;
 export type TopicKind = (typeof TOPIC_KINDS)[number];
 
 export interface TopicSpec {
@@ -26,6 +26,14 @@ export const TOPIC_SPECS: Readonly<Record<TopicKind, TopicSpec>> = {
   activities: { kind: 'activities', baseName: 'acme.activities.v1', compacted: false, schemaFile: 'acme-activity-event.avsc', doc: 'Activity changes from Acme' },
   calendar: { kind: 'calendar', baseName: 'calendar.events.v1', compacted: true, schemaFile: 'calendar-event.avsc', doc: 'Our calendar events, as a table' },
   touchpoints: { kind: 'touchpoints', baseName: 'touchpoints.daily.v1', compacted: true, schemaFile: 'touchpoint-aggregate.avsc', doc: 'Touch-point counts per user, day and channel, as a table' },
+  calendar_changes: {
+    kind: 'calendar_changes',
+    baseName: 'calendar.changes.v1',
+    // A log of edits, not a table: compaction would drop all but the last edit of an event.
+    compacted: false,
+    schemaFile: 'calendar-change.avsc',
+    doc: 'Edits our calendar users made to Acme-linked events, for write-back to Acme (input; keyed tenant:acmeId)',
+  },
   dlq: { kind: 'dlq', baseName: 'acme-sync.dlq.v1', compacted: false, schemaFile: null, doc: 'Records no retry can fix, with their error context in headers' },
 };
 

@@ -104,7 +104,7 @@ export async function createAdmin(options: AdminOptions): Promise<FastifyInstanc
       readiness: { kafka: async () => { if (!app.isKafkaProducerConnected()) throw new Error('producer not connected'); } },
       dlq: {
         kafka: runtime.kafka, codec: runtime.codec, producer: app.kafkaProducer, topic: runtime.topics.dlq,
-        allowedTopics: [runtime.topics.appointments, runtime.topics.contacts, runtime.topics.activities],
+        allowedTopics: [runtime.topics.appointments, runtime.topics.contacts, runtime.topics.activities, runtime.topics.calendar_changes],
       },
       ...options.admin,
     });

@@ -16,18 +16,38 @@ import { createCalendarFlow } from '../consumers/calendar/index.js';
 import { createConsumerRunner, createTenantDirectory, type AcmeReader, type ConsumerRunner, type Flow, type FlowContext, type RunnerOptions } from '../consumers/runtime/index.js';
 import { consumerRoutes } from '../consumers/server.js';
 import { createTouchpointFlow } from '../consumers/touchpoints/index.js';
+import { createWritebackFlow, createWritebackMetrics, type AcmeWriter } from '../consumers/writeback/index.js';
 import type { Config } from '../config/index.js';
-import { createMetricsRegistry } from '../metrics/index.js';
+import { createMetricsRegistry, type Registry } from '../metrics/index.js';
 import { createSecretBox } from '../tenants/secret-box.js';
 import { createTenantRepository } from '../tenants/repository.js';
 import { buildProcess, metricsPlugin, producerPlugin, runtimePlugin, type ProcessOptions } from './plugins.js';
 
+/** What a flow may need besides the pool: the write-back flow writes to Acme and counts its outcomes. */
+export interface FlowDeps {
+  pool: pg.Pool;
+  writer: (tenantId: string) => AcmeWriter;
+  metrics: Registry;
+}
+
 export const FLOWS = {
-  calendar: (pool: pg.Pool): Flow<any> => createCalendarFlow({ pool }),
-  touchpoints: (pool: pg.Pool): Flow<any> => createTouchpointFlow({ pool }),
+  calendar: ({ pool }: FlowDeps): Flow<any> => createCalendarFlow({ pool }),
+  touchpoints: ({ pool }: FlowDeps): Flow<any> => createTouchpointFlow({ pool }),
+  // Two-way calendar sync (issue 15): not in DEFAULT_FLOWS; each tenant also switches it on.
+  writeback: ({ pool, writer, metrics }: FlowDeps): Flow<any> => createWritebackFlow({ pool, acme: writer, metrics: createWritebackMetrics(metrics) }),
 } as const;
 export type FlowName = keyof typeof FLOWS;
 export const FLOW_NAMES = Object.keys(FLOWS) as FlowName[];
+/** What `acme-sync consumers` runs without `--flows`. */
+export const DEFAULT_FLOWS: readonly FlowName[] = ['calendar', 'touchpoints'];
+
+/** The input topics (kinds) a flow reads, for drain checks and benchmarks; nothing is written. */
+export function flowInputs(name: FlowName, pool: pg.Pool): Flow<any>['inputs'] {
+  const writer = (): AcmeWriter => {
+    throw new Error('flowInputs: this flow instance only names its inputs');
+  };
+  return FLOWS[name]({ pool, writer, metrics: createMetricsRegistry({ service: 'flow-inputs', collectDefault: false }) }).inputs;
+}
 
 export interface ConsumersOptions extends ProcessOptions {
   flows?: readonly FlowName[];
@@ -76,9 +96,15 @@ const runnersPlugin = fp<{ options: ConsumersOptions; flows: readonly FlowName[]
     now: Date.now, acme, logger,
     tenants: createTenantDirectory({ repository, acme, ttlMs: options.tenantCacheTtlMs ?? config.CONSUMER_TENANT_CACHE_TTL_MS }),
   };
+  const writebackMetrics = createWritebackMetrics(app.metricsRegistry);
+  // Writes get their own clients: errors at stage writeback, retries counted as write-back outcome `retried`.
+  const writer = acmeClientsFor({
+    tenants: repository, logger, metrics: app.metricsRegistry, pool, stages: { get: 'writeback', other: 'writeback' }, outbound, ...oauthClientOf(config),
+    retry: { retries: config.ACME_RETRIES, deadlineMs: config.ACME_RETRY_DEADLINE_MS, onRetry: () => writebackMetrics.writebacks.inc({ outcome: 'retried' }) },
+  });
   const settings = runnerSettings(config);
   const runners = flows.map((name) => createConsumerRunner({
-    kafka, pool, codec, topics, flow: FLOWS[name](pool), context, logger, metrics: app.metricsRegistry, producer: app.kafkaProducer,
+    kafka, pool, codec, topics, flow: FLOWS[name]({ pool, writer, metrics: app.metricsRegistry }), context, logger, metrics: app.metricsRegistry, producer: app.kafkaProducer,
     groupId: options.groupIdOf?.(name) ?? `${config.CONSUMER_GROUP_PREFIX}.${name}`,
     ...settings, ...options.runner, retry: { ...settings.retry, ...options.runner?.retry },
   }));
@@ -98,7 +124,7 @@ export async function createConsumers(options: ConsumersOptions): Promise<Fastif
     await app.register(runtimePlugin, { options });
     await app.register(metricsPlugin, { registry: options.metrics ?? createMetricsRegistry({ service: 'acme-sync-consumers' }) });
     await app.register(producerPlugin, { logger: options.logger, startupWaitMs: Infinity });
-    await app.register(runnersPlugin, { options, flows: options.flows ?? FLOW_NAMES });
+    await app.register(runnersPlugin, { options, flows: options.flows ?? DEFAULT_FLOWS });
   }).then(async (ready) => {
     // Joining a group can take a session timeout (a dead member's partitions), longer than
     // fastify's plugin timeout: the runners start once the app is ready; a failure closes it.

@@ -43,6 +43,28 @@ const titleTemplate = z
   });
 const activityTypes = z.array(z.string().min(1).max(40)).max(20);
 
+/** Who wins when a calendar change meets a newer Acme version (docs/OPERATIONS.md, two-way sync). */
+export const CONFLICT_POLICIES = ['acme-wins', 'calendar-wins', 'newest-wins'] as const;
+export type ConflictPolicy = (typeof CONFLICT_POLICIES)[number];
+
+const WRITEBACK_FIELDS = { title: true, time: true, location: true, status: true };
+/**
+ * Two-way calendar sync (issue 15): off by default. `fields` says which calendar edits
+ * flow back to Acme (`time` = start, end and time zone; `status` = cancelling); a field
+ * switched off stays one-way (Acme → calendar).
+ */
+const writebackSettings = z
+  .object({
+    enabled: z.boolean().default(false),
+    conflictPolicy: z.enum(CONFLICT_POLICIES).default('acme-wins'),
+    fields: z
+      .object({ title: z.boolean().default(true), time: z.boolean().default(true), location: z.boolean().default(true), status: z.boolean().default(true) })
+      .strict()
+      .default(WRITEBACK_FIELDS),
+  })
+  .strict()
+  .default({ enabled: false, conflictPolicy: 'acme-wins', fields: WRITEBACK_FIELDS });
+
 export const tenantSettingsSchema = z
   .object({
     flows: z.object({ calendar: z.boolean().default(true), touchpoints: z.boolean().default(true) }).strict().default({ calendar: true, touchpoints: true }),
@@ -58,6 +80,7 @@ export const tenantSettingsSchema = z
     touchpointTypes: z.object({ email: activityTypes.default(['email']), phone: activityTypes.default(['call']) }).strict().default({ email: ['email'], phone: ['call'] }),
     pollIntervalSeconds: z.number().int().min(10).max(86_400).default(300),
     reconcileIntervalSeconds: z.number().int().min(60).max(7 * 86_400).default(3_600),
+    writeback: writebackSettings,
   })
   .strict();
 

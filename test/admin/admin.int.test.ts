@@ -279,6 +279,22 @@ describe('activating a tenant', () => {
     expect(env.sandbox.subscriptions.list(account.id)).toHaveLength(1);
   });
 
+  it('asks for the write scope at connect time and says clearly when the grant lacks it (issue 15)', async () => {
+    const { account } = env.sandbox.provisionAccount({ name: 'adm-oauth-ro' });
+    seedAccount(env.sandbox, account.id, { contacts: 1, appointments: 1, activities: 0 });
+    await createTenant('adm-oauth-ro', { authKind: 'oauth', acmeAccountId: account.id });
+    const start = await call(operator, { method: 'GET', url: '/admin/tenants/adm-oauth-ro/oauth/start' });
+    const authorize = new URL(start.headers.location as string);
+    expect(authorize.searchParams.get('scope')?.split(' ')).toEqual(expect.arrayContaining(['crm.read', 'crm.write', 'webhooks']));
+    // The customer grants reading only.
+    authorize.searchParams.set('scope', 'crm.read webhooks');
+    const back = new URL((await fetch(authorize, { redirect: 'manual' })).headers.get('location')!);
+    const callback = await app.inject({ method: 'GET', url: `/oauth/callback${back.search}` });
+    expect(callback.statusCode, callback.body).toBe(200);
+    expect(callback.json().tenant).toMatchObject({ id: 'adm-oauth-ro', status: 'active' });
+    expect(callback.json().warnings).toEqual([expect.stringMatching(/crm\.write.*Reconnect/)]);
+  });
+
   it('refuses a callback whose user denied consent, and consumes the state', async () => {
     await createTenant('adm-deny', { authKind: 'oauth' });
     const start = await call(operator, { method: 'GET', url: '/admin/tenants/adm-deny/oauth/start' });

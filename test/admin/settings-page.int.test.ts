@@ -185,6 +185,21 @@ describe('the settings page in Chromium', () => {
     });
   });
 
+  it('switches two-way calendar sync on with a policy and the fields that flow back (issue 15)', async () => {
+    expect(await page.isChecked('#wb-enabled')).toBe(false);
+    expect(await page.inputValue('#wb-policy')).toBe('acme-wins');
+    await page.check('#wb-enabled');
+    await page.selectOption('#wb-policy', 'newest-wins');
+    await page.uncheck('#wb-location');
+    await page.click('#writeback-form button[type=submit]');
+    await announced('Two-way sync saved: on.');
+    expect((await tenants.get('web-key'))!.settings.writeback).toEqual({ enabled: true, conflictPolicy: 'newest-wins', fields: { title: true, time: true, location: false, status: true } });
+    await page.uncheck('#wb-enabled');
+    await page.click('#writeback-form button[type=submit]');
+    await announced('Two-way sync saved: off.');
+    expect((await tenants.get('web-key'))!.settings.writeback.enabled).toBe(false);
+  });
+
   it('pauses and resumes, announcing each and keeping focus on the other button', async () => {
     await page.click('#pause');
     await expect.poll(() => text('#st-status').textContent()).toBe('Paused');
@@ -254,6 +269,7 @@ describe('the settings page in Chromium', () => {
     expect(reached).toEqual([
       'Skip to content', 'sign-out', 'api-key', 'Save and activate', 'pause', 'refresh',
       'time-zone', 'title-template', 'email-types', 'phone-types', 'overrides', 'Save mapping',
+      'wb-enabled', 'wb-policy', 'wb-title', 'wb-time', 'wb-location', 'wb-status', 'Save two-way sync',
       'backfill-since', 'Start backfill', 'dlq-code', 'dlq-stage', 'Show records', 'dlq-dry-run',
     ]);
   });

@@ -26,6 +26,7 @@ const DRILLS: [string, string][] = [
   ['webhook-attacks', 'forged, tampered, stale, cross-tenant, oversize and compressed-bomb webhooks'],
   ['broker-failures', 'the partition leader of a three-broker cluster killed -9'],
   ['fuzz', 'generated hostile Acme objects and webhook bodies, signed, beside two healthy tenants'],
+  ['writeback', 'two-way calendar sync with Acme 5xx, lost write answers and write-back consumers SIGKILLed'],
 ];
 
 describe('Fault drills at CI size', () => {

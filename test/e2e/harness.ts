@@ -13,7 +13,7 @@ import { createPool } from '../../src/db/index.js';
 import { createLogger } from '../../src/logger.js';
 import { createMetricsRegistry } from '../../src/metrics/index.js';
 import { createPolling } from '../../src/processes/admin.js';
-import { createConsumers, FLOW_NAMES, FLOWS, type FlowName } from '../../src/processes/consumers.js';
+import { createConsumers, DEFAULT_FLOWS, flowInputs, type FlowName } from '../../src/processes/consumers.js';
 import { createEdge } from '../../src/processes/edge.js';
 import type { Poller } from '../../src/producers/poller/poller.js';
 import { createSecretBox } from '../../src/tenants/secret-box.js';
@@ -56,7 +56,7 @@ export async function pendingPartitions(stack: Pick<IsolatedStack, 'pool' | 'adm
   for (const { flow, groupId } of groups) {
     const { rows } = await stack.pool.query<{ topic: string; partition: number; next_offset: string }>('SELECT topic, partition, next_offset FROM consumer_offsets WHERE group_id = $1', [groupId]);
     const stored = new Map(rows.map((r) => [`${r.topic}:${r.partition}`, BigInt(r.next_offset)]));
-    for (const kind of FLOWS[flow](stack.pool).inputs) {
+    for (const kind of flowInputs(flow, stack.pool)) {
       for (const p of await stack.admin.fetchTopicOffsets(stack.topics[kind])) {
         const at = stored.get(`${stack.topics[kind]}:${p.partition}`) ?? 0n;
         if (BigInt(p.high) > at) pending.push(`${flow} ${kind}/${p.partition}: ${at}/${p.high}`);
@@ -80,7 +80,7 @@ export async function startPipeline(stack: IsolatedStack, sandboxOptions: Sandbo
   const edge = await createEdge({ config, logger, runtime, metrics: metrics(), tenantCacheTtlMs: cacheTtl.edge });
   const edgeUrl = await edge.listen({ host: '127.0.0.1', port: 0 });
   const polling = await createPolling({ config, logger, runtime, metrics: metrics() });
-  const groups = FLOW_NAMES.map((flow) => ({ flow, groupId: options.groupIdOf?.(flow) ?? `${stack.id}.${flow}` }));
+  const groups = DEFAULT_FLOWS.map((flow) => ({ flow, groupId: options.groupIdOf?.(flow) ?? `${stack.id}.${flow}` }));
   const consumers = options.consumers === 'none'
     ? undefined
     : await createConsumers({

@@ -27,6 +27,8 @@ import { acmeClientsFor } from '../../src/acme/client.js';
 import type { ConsumerRunner } from '../../src/consumers/runtime/index.js';
 import { createMetricsRegistry, type Registry } from '../../src/metrics/index.js';
 import { createConsumers } from '../../src/processes/consumers.js';
+import { createProducer } from '../../src/kafka/index.js';
+import { change, produceChanges } from '../consumers/writeback/support.js';
 import { startSandbox, seedAccount, type RunningSandbox } from '../acme/sandbox-tenants.js';
 import { silent } from '../consumers/support/harness.js';
 import { createIsolatedStack, type IsolatedStack } from '../helpers/isolated-stack.js';
@@ -134,7 +136,7 @@ async function scraped(expr: string, min: number): Promise<number> {
 async function startConsumers(): Promise<NonNullable<typeof consumers>> {
   const metrics = createMetricsRegistry({ service: 'acme-sync-consumers', collectDefault: false });
   const app = await createConsumers({
-    config: stack.config, logger: silent, runtime: stack, metrics, groupIdOf: (flow) => `${stack.id}.${flow}`, dashboard: false,
+    config: stack.config, logger: silent, runtime: stack, metrics, groupIdOf: (flow) => `${stack.id}.${flow}`, dashboard: false, flows: ['calendar', 'touchpoints', 'writeback'],
     acme: acmeClientsFor({ tenants: edge.app.tenantRepository, metrics, outbound: sandboxOutbound(), retry: { retries: 1, initialDelayMs: 50, maxDelayMs: 100, deadlineMs: 1_000 } }),
     tenantCacheTtlMs: 1_000, runner: { sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1_000, retry: { initialDelayMs: 100, maxDelayMs: 300 } },
   });
@@ -161,6 +163,18 @@ async function deliver(type: string, object: object, secrets = [secret]): Promis
   return res.status;
 }
 
+/** Calendar changes for write-back (issue 15): consumed records too, not webhooks. */
+async function writeBack(title: string, calendarVersion: number): Promise<void> {
+  const producer = createProducer(stack.kafka);
+  await producer.connect();
+  try {
+    await produceChanges(stack, producer, [change({ tenant_id: tenantId, acme_id: seeded.appointments[0]!.id, calendar_version: calendarVersion, changed_fields: ['TITLE'], title })]);
+    accepted++;
+  } finally {
+    await producer.disconnect();
+  }
+}
+
 const consumed = () => metricValue(consumers!.metrics, 'acme_sync_consumer_records_total', {}).then(async (all) => all - (await metricValue(consumers!.metrics, 'acme_sync_consumer_records_total', { outcome: 'fenced' })));
 
 async function allConsumed(): Promise<void> {
@@ -177,7 +191,7 @@ beforeAll(async () => {
   edge = await startEdge(stack, { tenantCacheTtlMs: 500 });
   await edge.app.listen({ host: '127.0.0.1', port: 0 });
   secret = createSecret();
-  await edge.app.tenantRepository.create({ id: tenantId, name: tenantId, acmeBaseUrl: acme.baseUrl, authKind: 'api_key', acmeAccountId: accountId, secrets: { apiKey: api_key, webhookSecrets: [secret] } });
+  await edge.app.tenantRepository.create({ id: tenantId, name: tenantId, acmeBaseUrl: acme.baseUrl, authKind: 'api_key', acmeAccountId: accountId, secrets: { apiKey: api_key, webhookSecrets: [secret] }, settings: { writeback: { enabled: true } } });
   await startConsumers();
   await startPrometheus({ 'acme-sync-edge': address(edge.app), 'acme-sync-consumers': address(consumers!.app) });
   await scraped('count(up{job=~"acme-sync-.*"} == 1)', 2);
@@ -191,6 +205,7 @@ beforeAll(async () => {
   expect(await deliver('activity.created', act0!)).toBe(200);
   expect(await deliver('appointment.created', apt0!)).toBe(200);
   expect(await deliver('contact.updated', { ...c0!, version: 2 }, [createSecret()])).toBe(401);
+  await writeBack('Written back', 1);
   await allConsumed();
   await scraped('sum(acme_sync_consumer_records_total)', accepted);
 
@@ -211,6 +226,7 @@ beforeAll(async () => {
   for (const activity of [act1, act2, act3]) expect(await deliver('activity.created', activity!)).toBe(200);
   expect(await deliver('appointment.created', { ...apt2!, id: 'apt_ops_bad', starts_at: null })).toBe(200);
   expect(await deliver('activity.updated', { ...act1!, version: 2 }, [createSecret()])).toBe(401);
+  await writeBack('Written back again', 2);
   await allConsumed();
   expect(await metricValue(consumers!.metrics, 'acme_sync_consumer_dlq_records_total', { stage: 'validate' })).toBe(1);
 
@@ -272,7 +288,7 @@ describe.skipIf(!available)('Prometheus scraping a running pipeline', () => {
 
   it('sees one ready member in each consumer group', async () => {
     const ready = await query('sum by (group) (acme_sync_consumer_runner_ready)');
-    expect(Object.fromEntries(ready.map((s) => [s.metric.group, Number(s.value[1])]))).toEqual({ [`${stack.id}.calendar`]: 1, [`${stack.id}.touchpoints`]: 1 });
+    expect(Object.fromEntries(ready.map((s) => [s.metric.group, Number(s.value[1])]))).toEqual({ [`${stack.id}.calendar`]: 1, [`${stack.id}.touchpoints`]: 1, [`${stack.id}.writeback`]: 1 });
   });
 
   it('loads every alert rule and evaluates each without an error', async () => {

@@ -6,12 +6,12 @@ describe('sandbox CLI flags', () => {
   it('maps every fault flag onto the fault switches', () => {
     const cfg = parseCli([
       '--seed', '42', '--duplicate', '0.1', '--reorder', '0.2', '--reorder-window', '7', '--reorder-max-hold-ms', '300',
-      '--late', '0.3', '--late-ms', '900', '--lose', '0.01', '--outage-5xx', '0.02', '--refuse', '0.03',
+      '--late', '0.3', '--late-ms', '900', '--lose', '0.01', '--outage-5xx', '0.02', '--refuse', '0.03', '--lost-answer', '0.05',
       '--slow-ms', '250', '--slow', '0.5', '--bad-data', '0.04', '--bad-data-kinds', 'unknown_contact,malformed_webhook',
     ]);
     expect(cfg.sandbox.faults).toEqual({
       seed: 42, duplicate: 0.1, reorder: 0.2, reorderWindow: 7, reorderMaxHoldMs: 300, late: 0.3, lateMs: 900, lose: 0.01,
-      outage5xx: 0.02, refuse: 0.03, slowMs: 250, slow: 0.5, badData: 0.04, badDataKinds: ['unknown_contact', 'malformed_webhook'],
+      outage5xx: 0.02, refuse: 0.03, lostAnswer: 0.05, slowMs: 250, slow: 0.5, badData: 0.04, badDataKinds: ['unknown_contact', 'malformed_webhook'],
     });
     expect(Object.keys(cfg.sandbox.faults ?? {}).sort()).toEqual(Object.keys(DEFAULT_FAULTS).sort());
   });

@@ -54,6 +54,16 @@ describe('OpenAPI contract', () => {
     await call({ method: 'GET', url: '/v1/appointments' });
     await call({ method: 'PATCH', url: `/v1/appointments/${apt.id}`, payload: { status: 'cancelled' } });
     await call({ method: 'GET', url: `/v1/appointments/${apt.id}` });
+    // Optimistic concurrency, idempotency keys, field errors, scopes (issue 15)
+    await call({ method: 'PATCH', url: `/v1/appointments/${apt.id}`, headers: { 'if-match': '"1"' }, payload: { title: 'stale' } });
+    await call({ method: 'PATCH', url: `/v1/appointments/${apt.id}`, headers: { 'idempotency-key': 'tour-1' }, payload: { location: 'Room 1' } });
+    await call({ method: 'PATCH', url: `/v1/appointments/${apt.id}`, headers: { 'idempotency-key': 'tour-1' }, payload: { location: 'Room 1' } });
+    await call({ method: 'PATCH', url: `/v1/appointments/${apt.id}`, headers: { 'idempotency-key': 'tour-1' }, payload: { location: 'Room 2' } });
+    await call({ method: 'PATCH', url: `/v1/appointments/${apt.id}`, payload: { time_zone: 'Mars/Olympus', ends_at: '2000-01-01T00:00:00Z' } });
+    const readOnly = (await call({ method: 'POST', url: `/_sandbox/accounts/${accountId}/api-keys`, payload: { scopes: ['crm.read'] } })).json();
+    await call({ method: 'PATCH', url: `/v1/appointments/${apt.id}`, payload: { title: 'no scope' } }, readOnly.api_key);
+    await call({ method: 'DELETE', url: `/v1/appointments/${apt.id}`, headers: { 'if-match': '"1"' } });
+    await call({ method: 'GET', url: `/_sandbox/writes?account_id=${accountId}` });
     await call({ method: 'DELETE', url: `/v1/appointments/${apt.id}` });
     await call({ method: 'PATCH', url: `/v1/appointments/${apt.id}`, payload: { title: 'too late' } });
     const act = (await call({ method: 'POST', url: '/v1/activities', payload: { type: 'call', direction: 'outbound', user_id: userId, contact_id: contactId, subject: 'Hi', occurred_at: '2025-03-04T10:00:00Z', duration_seconds: 120 } })).json();

@@ -42,3 +42,26 @@ describe('the Avro contracts', () => {
     expect(read.first_name).toBe('A');
   });
 });
+
+describe('the calendar.changes.v1 input contract (issue 15)', () => {
+  const schema = load('calendar-change.avsc');
+  const type = avro.Type.forSchema(schema);
+
+  it('names the Acme appointment, the change, its calendar version and time, who made it and which fields changed', () => {
+    const names = (schema.fields as Field[]).map((f) => f.name);
+    expect(names).toEqual(expect.arrayContaining(['change_id', 'tenant_id', 'acme_id', 'calendar_version', 'base_acme_version', 'changed_at', 'changed_by', 'changed_fields', 'title', 'starts_at', 'ends_at', 'time_zone', 'location', 'status']));
+  });
+
+  it('round-trips a cancellation and tolerates enum symbols added later (enum defaults)', () => {
+    const change = {
+      change_id: 'c1', tenant_id: 't', acme_id: 'apt_1', calendar_version: 3, base_acme_version: 7, changed_at: 0, changed_by: 'u1',
+      changed_fields: ['STATUS'], title: null, starts_at: null, ends_at: null, time_zone: null, location: null, status: 'CANCELLED', correlation_id: null,
+    };
+    expect(type.fromBuffer(type.toBuffer(change))).toMatchObject({ change_id: 'c1', changed_fields: ['STATUS'], status: 'CANCELLED' });
+    const newer = structuredClone(schema);
+    newer.fields.find((f: Field) => f.name === 'changed_fields').type.items.symbols.push('ATTENDEES');
+    const writer = avro.Type.forSchema(newer);
+    const read = type.fromBuffer(writer.toBuffer({ ...change, changed_fields: ['ATTENDEES', 'TITLE'] }), type.createResolver(writer));
+    expect(read.changed_fields).toEqual(['UNKNOWN', 'TITLE']);
+  });
+});

@@ -3,6 +3,7 @@
 
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { ALL_SCOPES } from '../auth.js';
 import { BAD_DATA_KINDS, type FaultConfig } from '../faults.js';
 import type { GeneratorOptions, GeneratorRun } from '../generator/generator.js';
 import type { DeliveryStatus } from '../webhooks/dispatcher.js';
@@ -46,6 +47,7 @@ const FAULT_FIELDS = {
   lose: ['lose', probability],
   outage_5xx: ['outage5xx', probability],
   refuse: ['refuse', probability],
+  lost_answer: ['lostAnswer', probability],
   slow_ms: ['slowMs', z.number().int().min(0)],
   slow: ['slow', probability],
   bad_data: ['badData', probability],
@@ -172,9 +174,15 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: SandboxContext, h
   });
 
   app.post<{ Params: { id: string } }>('/_sandbox/accounts/:id/api-keys', async (request, reply) => {
-    const body = parse(z.strictObject({ api_key: z.string().regex(/^ak_\S+$/).optional() }), request.body, 'api key');
+    const body = parse(z.strictObject({ api_key: z.string().regex(/^ak_\S+$/).optional(), scopes: z.array(z.enum(ALL_SCOPES)).optional() }), request.body, 'api key');
     if (!store.getAccount(request.params.id)) throw notFound('account', request.params.id);
-    return reply.code(201).send({ account_id: request.params.id, api_key: auth.createApiKey(request.params.id, body.api_key) });
+    return reply.code(201).send({ account_id: request.params.id, api_key: auth.createApiKey(request.params.id, body.api_key, body.scopes) });
+  });
+
+  // Writes received per Idempotency-Key: how tests prove no change was applied twice.
+  app.get('/_sandbox/writes', async (request) => {
+    const q = parse(z.object({ account_id: z.string().optional() }), request.query, 'query');
+    return { data: ctx.idempotency.stats(q.account_id) };
   });
 
   app.post<{ Params: { id: string } }>('/_sandbox/accounts/:id/expire-tokens', async (request) => {

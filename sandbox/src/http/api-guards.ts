@@ -29,6 +29,12 @@ export function registerFaultHook(app: FastifyInstance, ctx: SandboxContext): vo
     if (fault.kind === 'slow') await delay(ctx, fault.ms);
     return undefined;
   });
+  // The lost-answer fault: the write has been applied; its answer never arrives.
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (!request.url.startsWith('/v1') || !['POST', 'PATCH', 'DELETE'].includes(request.method) || reply.statusCode >= 400) return payload;
+    if (ctx.faults.forWriteAnswer()) reply.raw.destroy(new Error('answer lost by sandbox lost_answer fault'));
+    return payload;
+  });
 }
 
 function bearer(request: FastifyRequest): string | null {

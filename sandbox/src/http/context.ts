@@ -3,6 +3,7 @@
 import type { Auth, Principal } from '../auth.js';
 import type { Clock } from '../clock.js';
 import type { Faults } from '../faults.js';
+import type { Idempotency } from '../idempotency.js';
 import type { RateLimiter } from '../rate-limiter.js';
 import type { Store } from '../store.js';
 import type { RateLimitConfig } from '../types.js';
@@ -20,6 +21,7 @@ export interface SandboxContext {
   store: Store;
   auth: Auth;
   faults: Faults;
+  idempotency: Idempotency;
   rateLimiter: RateLimiter;
   subscriptions: Subscriptions;
   dispatcher: Dispatcher;

@@ -23,3 +23,14 @@ export function isTimeZone(tz: string): boolean {
 }
 
 export const timeZone = z.string().refine(isTimeZone, 'must be an IANA time zone');
+
+/** One field's problem in a 422 `validation_failed` answer (`details.field_errors`). */
+export interface FieldError {
+  field: string;
+  code: string;
+  message: string;
+}
+
+export function fieldErrorsOf(issues: readonly { path: readonly PropertyKey[]; code: string; message: string }[]): FieldError[] {
+  return issues.map((i) => ({ field: i.path.map(String).join('.') || '(root)', code: i.code, message: i.message }));
+}

@@ -111,6 +111,34 @@ export const SETTINGS_HTML = String.raw`<!doctype html>
   </form>
 </section>
 
+<section id="writeback" aria-labelledby="writeback-h">
+  <h2 id="writeback-h">Two-way calendar sync</h2>
+  <p>Edits your users make in our calendar are written back to Acme. Off unless you switch it on; it needs write access to Acme.</p>
+  <form id="writeback-form" novalidate>
+    <div class="field">
+      <label><input type="checkbox" id="wb-enabled" name="enabled"> Write calendar edits back to Acme</label>
+    </div>
+    <div class="field">
+      <label for="wb-policy">When Acme changed the appointment too</label>
+      <select id="wb-policy" name="conflictPolicy" aria-describedby="wb-policy-hint wb-policy-error">
+        <option value="acme-wins">Acme wins</option>
+        <option value="calendar-wins">Our calendar wins</option>
+        <option value="newest-wins">The newest edit wins</option>
+      </select>
+      <p id="wb-policy-hint" class="hint">The calendar shows the outcome and a conflict note.</p>
+      <p id="wb-policy-error" class="error" hidden></p>
+    </div>
+    <fieldset class="field">
+      <legend>Fields written back</legend>
+      <label><input type="checkbox" id="wb-title" name="title"> Title</label>
+      <label><input type="checkbox" id="wb-time" name="time"> Start, end and time zone</label>
+      <label><input type="checkbox" id="wb-location" name="location"> Location</label>
+      <label><input type="checkbox" id="wb-status" name="status"> Cancellation</label>
+    </fieldset>
+    <button type="submit">Save two-way sync</button>
+  </form>
+</section>
+
 <section id="backfill" aria-labelledby="backfill-h">
   <h2 id="backfill-h">Backfill</h2>
   <form id="backfill-form" novalidate>
@@ -142,7 +170,7 @@ export const SETTINGS_HTML = String.raw`<!doctype html>
         <label for="dlq-stage">Stage</label>
         <select id="dlq-stage" name="stage">
           <option value="">Any</option>
-          <option>decode</option><option>validate</option><option>transform</option><option>enrich</option><option>sink</option><option>produce</option>
+          <option>decode</option><option>validate</option><option>transform</option><option>enrich</option><option>sink</option><option>produce</option><option>writeback</option>
         </select>
       </div>
     </div>

@@ -19,6 +19,7 @@ import type { DlqEntry, Flow, FlowContext, InboundRecord, OutputRecord } from '.
 import { countBy } from '../runtime/ledger.js';
 import { lockContacts, type ContactLock } from './locks.js';
 import { unknownContact } from '../unknown-contacts.js';
+import { tagWritebackEchoes } from '../writeback/origins.js';
 
 interface PreparedAppointment {
   event: AcmeAppointmentEvent;
@@ -82,6 +83,8 @@ export function createCalendarFlow(options: CalendarFlowOptions): Flow<CalendarP
       const handed = [...prepared.contacts.map((c) => c.tenantId), ...prepared.appointments.map((a) => a.event.tenant_id)];
       for (const [tenantId, received] of countBy(handed, (id) => id)) skipped.set(tenantId, (skipped.get(tenantId) ?? 0) + received);
       for (const [tenantId, n] of written) skipped.set(tenantId, (skipped.get(tenantId) ?? 0) - n);
+      // Two-way sync: the echo of our own write-back says so (issue 15).
+      await tagWritebackEchoes(db, outputs);
       return { written, skipped, outputs };
     },
   };

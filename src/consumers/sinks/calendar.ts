@@ -151,3 +151,14 @@ export async function updateCalendarCustomers(db: Queryable, rows: readonly Cale
   );
   return changed.map(fromDb);
 }
+
+/** Calendar rows by Acme appointment ID (the write-back flow compares changes with them and re-publishes them). */
+export async function readCalendarRows(db: Queryable, keys: readonly { tenantId: string; acmeId: string }[]): Promise<StoredCalendarRow[]> {
+  if (keys.length === 0) return [];
+  const { rows } = await db.query<DbRow>(
+    `SELECT ${returned('c')} FROM calendar_events c
+     WHERE (c.tenant_id, c.acme_appointment_id) IN (SELECT * FROM UNNEST($1::text[], $2::text[]))`,
+    [keys.map((k) => k.tenantId), keys.map((k) => k.acmeId)],
+  );
+  return rows.map(fromDb);
+}

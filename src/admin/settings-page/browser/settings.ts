@@ -19,7 +19,9 @@ interface TenantSettings {
   titleTemplate: string;
   touchpointTypes: { email: string[]; phone: string[] };
   userMapping: { overrides: Record<string, string> };
+  writeback: { enabled: boolean; conflictPolicy: string; fields: Record<WritebackField, boolean> };
 }
+type WritebackField = 'title' | 'time' | 'location' | 'status';
 interface Tenant {
   id: string;
   name: string;
@@ -82,6 +84,11 @@ function field(id: string): HTMLInputElement | HTMLSelectElement | HTMLTextAreaE
   if (el instanceof HTMLInputElement || el instanceof HTMLSelectElement || el instanceof HTMLTextAreaElement) return el;
   throw new Error('settings page: #' + id + ' is not a form field');
 }
+function checkbox(id: string): HTMLInputElement {
+  const el = $(id);
+  if (el instanceof HTMLInputElement && el.type === 'checkbox') return el;
+  throw new Error('settings page: #' + id + ' is not a checkbox');
+}
 function button(id: string): HTMLButtonElement {
   const el = $(id);
   if (el instanceof HTMLButtonElement) return el;
@@ -143,6 +150,7 @@ const FIELD_INPUTS: ReadonlyArray<readonly [field: string, inputId: string]> = [
   ['settings.touchpointTypes.phone', 'phone-types'],
   ['settings.touchpointTypes', 'email-types'],
   ['settings.userMapping', 'overrides'],
+  ['settings.writeback', 'wb-policy'],
   ['body.apiKey', 'api-key'],
   ['credentials', 'api-key'],
   ['body.since', 'backfill-since'],
@@ -247,6 +255,7 @@ async function loadTenant(): Promise<void> {
   $('tenant-name').textContent = tenant.name + ' (' + tenant.id + ')';
   renderConnection(tenant);
   fillMapping(tenant.settings);
+  fillWriteback(tenant.settings);
   await refreshStatus();
   announce(state.arrival || ('Signed in as ' + tenant.name + '.'));
   state.arrival = null;
@@ -372,6 +381,28 @@ async function saveMapping(event: SubmitEvent): Promise<void> {
   state.tenant = res.data;
   fillMapping(res.data.settings);
   announce('Mapping saved.');
+}
+
+// ---- two-way calendar sync (issue 15) ----
+const WB_FIELDS: readonly WritebackField[] = ['title', 'time', 'location', 'status'];
+
+function fillWriteback(settings: TenantSettings): void {
+  const wb = settings.writeback;
+  checkbox('wb-enabled').checked = wb.enabled;
+  field('wb-policy').value = wb.conflictPolicy;
+  for (const f of WB_FIELDS) checkbox('wb-' + f).checked = wb.fields[f];
+}
+
+async function saveWriteback(event: SubmitEvent): Promise<void> {
+  event.preventDefault();
+  clearFieldErrors(event.currentTarget as HTMLFormElement);
+  const fields = Object.fromEntries(WB_FIELDS.map((f) => [f, checkbox('wb-' + f).checked])) as Record<WritebackField, boolean>;
+  const writeback = { enabled: checkbox('wb-enabled').checked, conflictPolicy: field('wb-policy').value, fields };
+  const res = await api<Tenant>('PATCH', tenantPath(''), { settings: { writeback } });
+  if (!res.ok) return reportFailure(res, 'Saving two-way sync');
+  state.tenant = res.data;
+  fillWriteback(res.data.settings);
+  announce(writeback.enabled ? 'Two-way sync saved: on.' : 'Two-way sync saved: off.');
 }
 
 // ---- backfill ----
@@ -531,6 +562,7 @@ $('pause').addEventListener('click', () => setPaused(true));
 $('resume').addEventListener('click', () => setPaused(false));
 $('refresh').addEventListener('click', async () => { if (await refreshStatus()) announce('Status refreshed.'); });
 $('mapping-form').addEventListener('submit', (event) => void saveMapping(event));
+$('writeback-form').addEventListener('submit', (event) => void saveWriteback(event));
 $('backfill-form').addEventListener('submit', (event) => void startBackfill(event));
 $('dlq-filter').addEventListener('submit', (event) => void listDlq(event));
 $('dlq-dry-run').addEventListener('click', () => replay(true));
