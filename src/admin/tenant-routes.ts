@@ -133,6 +133,6 @@ export async function tenantRoutes(app: FastifyInstance): Promise<void> {
     if (!services.backfills) return sendError(reply, 503, 'BACKFILL_UNAVAILABLE', 'This process does not run backfills');
     const { runId } = await services.backfills.start(tenant.id, request.body?.since ?? null);
     const progress = await latestBackfill(services.pool, tenant.id);
-    return reply.code(202).send(progress ?? { runId, tenantId: tenant.id, status: 'running' });
+    return reply.code(202).send(progress ?? { runId, tenantId: tenant.id, status: 'queued' });
   });
 }

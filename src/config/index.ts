@@ -106,6 +106,10 @@ export const SETTINGS = {
   WEBHOOK_FETCH_DEADLINE_MS: setting(positiveInt, '2500', 'Time budget of a thin-payload fetch with its retries (under the webhook ack timeout)'),
   ACME_RETRIES: setting(nonNegativeInt, '8', 'Retries of an Acme API request (poller, backfill, enrichment) after 429/5xx/timeouts'),
   ACME_RETRY_DEADLINE_MS: setting(positiveInt, '60000', 'Time budget of one Acme API request with its retries'),
+  // Onboarding at scale (issue 17): history (backfill, reconciliation) on its own lane.
+  BACKFILL_CONCURRENCY: setting(positiveInt, '2', 'Backfills one admin process runs at once; more wait in a queue (position on the admin API and settings page)'),
+  CONSUMER_HISTORY_PARTITIONS_IN_FLIGHT: setting(positiveInt, '1', "Partitions of the history topics (backfill, reconciliation) one flow's history consumer processes at once: history's share of the consumers"),
+  CONSUMER_HISTORY_MAX_BYTES_PER_PARTITION: setting(positiveInt, '262144', 'max.partition.fetch.bytes of the history consumers: smaller batches, so a history transaction holds rows and connections briefly'),
 } as const;
 
 /**

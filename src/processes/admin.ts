@@ -11,6 +11,7 @@ import { acmeClientsFor, oauthClientOf, type AcmeClient } from '../acme/client.j
 import { acmeOutboundOf, type AcmeOutbound } from '../acme/outbound.js';
 import { createAdminFastify, installAdmin, type AdminDeps } from '../admin/app.js';
 import type { Config } from '../config/index.js';
+import { createPool } from '../db/index.js';
 import { createMetricsRegistry } from '../metrics/index.js';
 import { createBackfillRunner, type BackfillRunner } from '../producers/poller/backfill.js';
 import { createPoller, type Poller } from '../producers/poller/poller.js';
@@ -57,17 +58,26 @@ const pollingPlugin = fp<{ options: AdminOptions }>(async (app, { options }) => 
     retry: { retries: config.ACME_RETRIES, deadlineMs: config.ACME_RETRY_DEADLINE_MS }, ...oauthClientOf(config),
   });
   const publisher = app.eventPublisher;
-  const backfills = createBackfillRunner({ pool, tenants, publisher, clientFor, logger });
-  const poller = createPoller({ pool, tenants, publisher, clientFor, logger, metrics: app.metricsRegistry, concurrency: config.POLL_CONCURRENCY });
+  // One connection per pass or backfill that may hold a tenant's history lock at once (issue 17).
+  const lockPool = createPool({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, poolMax: config.POLL_CONCURRENCY + config.BACKFILL_CONCURRENCY + 1, logger });
+  const backfills = createBackfillRunner({ pool, lockPool, tenants, publisher, clientFor, logger, concurrency: config.BACKFILL_CONCURRENCY, metrics: app.metricsRegistry });
+  const poller = createPoller({ pool, lockPool, tenants, publisher, clientFor, logger, metrics: app.metricsRegistry, concurrency: config.POLL_CONCURRENCY });
   app.decorate('tenants', tenants);
   app.decorate('acmeClientFor', clientFor);
   app.decorate('acmeOutbound', outbound);
   app.decorate('poller', poller);
   app.decorate('backfills', backfills);
-  if (options.poller !== false) app.addHook('onListen', async () => poller.start());
+  if (options.poller !== false) {
+    app.addHook('onListen', async () => {
+      // Queued backfills a previous process left run here (the poller leaves their tenants alone until they did).
+      await backfills.resume();
+      poller.start();
+    });
+  }
   app.addHook('onClose', async () => {
     await poller.stop();
     await backfills.close();
+    await lockPool.end();
   });
 }, { name: 'acme-sync-polling', dependencies: ['acme-sync-publisher'] });
 

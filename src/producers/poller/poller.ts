@@ -24,6 +24,7 @@ import type { Tenant } from '../../tenants/types.js';
 import type { Source } from '../../transforms/types.js';
 import type { EventPublisher } from '../publisher.js';
 import { createCursorStore, type CursorStore } from './cursor-store.js';
+import { hasQueuedBackfill, tryHistoryLock } from './history-lock.js';
 import { syncCollection, type PageDone } from './sync.js';
 import promClient from 'prom-client';
 
@@ -36,6 +37,11 @@ export interface PollerDeps {
   publisher: EventPublisher;
   clientFor: (tenantId: string) => AcmeClient;
   cursors?: CursorStore;
+  /**
+   * Connections that hold tenants' history locks for a pass (src/producers/poller/history-lock.ts):
+   * a pool apart from `pool`, so held locks can never take every connection the passes need. Default: `pool`.
+   */
+  lockPool?: pg.Pool;
   now?: () => number;
   logger?: Logger;
   metrics?: Registry;
@@ -51,7 +57,8 @@ export interface PollerDeps {
 export interface PassResult {
   tenantId: string;
   source: Source;
-  skipped?: 'paused' | 'unknown' | 'busy';
+  /** backfilling: a backfill of the tenant is queued or running; it reads the history, the pass would read it twice. */
+  skipped?: 'paused' | 'unknown' | 'busy' | 'backfilling';
   records: number;
   pages: number;
   byType: Partial<Record<AcmeObjectType, number>>;
@@ -95,6 +102,14 @@ export function createPoller(deps: PollerDeps): Poller {
     if (tenant.status !== 'active') return { ...result, skipped: 'paused' };
     const key = `${tenantId}:${source}`;
     if (running.has(key)) return { ...result, skipped: 'busy' };
+    // One reader of a tenant's history at a time (issue 17): a shared hold for the pass,
+    // which a backfill (exclusive) waits for; none while a backfill is queued or running.
+    const lock = await tryHistoryLock(deps.lockPool ?? deps.pool, tenantId, 'shared');
+    if (lock === undefined) return { ...result, skipped: 'backfilling' };
+    if (await hasQueuedBackfill(lock.client, tenantId).catch(async (err: unknown) => { await lock.release(); throw err; })) {
+      await lock.release();
+      return { ...result, skipped: 'backfilling' };
+    }
     running.add(key);
     const startedAt = new Date(now()).toISOString();
     const correlationId = `${source.toLowerCase()}:${randomUUID()}`;
@@ -125,6 +140,7 @@ export function createPoller(deps: PollerDeps): Poller {
       return { ...result, error: `${e.code}: ${e.message}` };
     } finally {
       running.delete(key);
+      await lock.release();
     }
   }
 
