@@ -4,6 +4,7 @@
  * replay count, a rate limit and a progress bar; `--dry-run` only says what it would do.
  */
 import { Command, Option } from 'commander';
+import { inputTopics } from '../kafka/lanes.js';
 import cliProgress from 'cli-progress';
 import { bootstrap, type Runtime } from '../bootstrap.js';
 import { loadConfig } from '../config/index.js';
@@ -135,7 +136,7 @@ export function registerDlq(program: Command): void {
         try {
           const report = await replayDlq(records, {
             producer, pool: rt.pool, dlqTopic: rt.topics.dlq,
-            allowedTopics: new Set([rt.topics.appointments, rt.topics.contacts, rt.topics.activities]),
+            allowedTopics: new Set(inputTopics(rt.topics)),
             dryRun: Boolean(flags.dryRun), ratePerSecond: flags.rate, maxReplays: flags.maxReplays, again: Boolean(flags.again),
             onProgress: (done) => process.stderr.isTTY && progress.update(done),
           });

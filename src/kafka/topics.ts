@@ -6,7 +6,7 @@
  * on one partition and stays ordered; outputs keyed the same way compact to the
  * latest state per record (KIP-87 style table topics).
  */
-export const TOPIC_KINDS = ['appointments', 'contacts', 'activities', 'calendar', 'touchpoints', 'dlq'] as const;
+export const TOPIC_KINDS = ['appointments', 'contacts', 'activities', 'calendar', 'touchpoints', 'dlq', 'appointmentsHistory', 'contactsHistory', 'activitiesHistory'] as const;
 export type TopicKind = (typeof TOPIC_KINDS)[number];
 
 export interface TopicSpec {
@@ -27,6 +27,12 @@ export const TOPIC_SPECS: Readonly<Record<TopicKind, TopicSpec>> = {
   calendar: { kind: 'calendar', baseName: 'calendar.events.v1', compacted: true, schemaFile: 'calendar-event.avsc', doc: 'Our calendar events, as a table' },
   touchpoints: { kind: 'touchpoints', baseName: 'touchpoints.daily.v1', compacted: true, schemaFile: 'touchpoint-aggregate.avsc', doc: 'Touch-point counts per user, day and channel, as a table' },
   dlq: { kind: 'dlq', baseName: 'acme-sync.dlq.v1', compacted: false, schemaFile: null, doc: 'Records no retry can fix, with their error context in headers' },
+  // The history lane (issue 17, src/kafka/lanes.ts): what backfills and reconciliations read,
+  // apart from live changes so a tenant's onboarding never queues them behind its history.
+  // Same schemas and keys as the live topics; the sinks' version guards order the two lanes.
+  appointmentsHistory: { kind: 'appointmentsHistory', baseName: 'acme.appointments.history.v1', compacted: false, schemaFile: 'acme-appointment-event.avsc', doc: 'Appointments read by backfills and reconciliation' },
+  contactsHistory: { kind: 'contactsHistory', baseName: 'acme.contacts.history.v1', compacted: true, schemaFile: 'acme-contact-event.avsc', doc: 'Contacts read by backfills and reconciliation, as a table' },
+  activitiesHistory: { kind: 'activitiesHistory', baseName: 'acme.activities.history.v1', compacted: false, schemaFile: 'acme-activity-event.avsc', doc: 'Activities read by backfills and reconciliation' },
 };
 
 export type TopicNames = Readonly<Record<TopicKind, string>>;

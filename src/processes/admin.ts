@@ -15,6 +15,9 @@ import { createPool } from '../db/index.js';
 import { createMetricsRegistry } from '../metrics/index.js';
 import { createBackfillRunner, type BackfillRunner } from '../producers/poller/backfill.js';
 import { createPoller, type Poller } from '../producers/poller/poller.js';
+import { createLanePublisher } from '../producers/lane-publisher.js';
+import type { EventPublisher } from '../producers/publisher.js';
+import { inputTopics } from '../kafka/lanes.js';
 import { createSecretBox } from '../tenants/secret-box.js';
 import { createTenantRepository, type TenantRepository } from '../tenants/repository.js';
 import { buildProcess, metricsPlugin, producerPlugin, publisherPlugin, runtimePlugin, type ProcessOptions } from './plugins.js';
@@ -37,6 +40,8 @@ declare module 'fastify' {
     acmeOutbound: AcmeOutbound;
     poller: Poller;
     backfills: BackfillRunner;
+    /** What the poller and backfills publish with: each event on its lane (live or history). */
+    pollPublisher: EventPublisher;
   }
 }
 
@@ -57,7 +62,10 @@ const pollingPlugin = fp<{ options: AdminOptions }>(async (app, { options }) => 
     tenants, pool, metrics: app.metricsRegistry, logger, outbound,
     retry: { retries: config.ACME_RETRIES, deadlineMs: config.ACME_RETRY_DEADLINE_MS }, ...oauthClientOf(config),
   });
-  const publisher = app.eventPublisher;
+  // Backfill and reconciliation records on the history lane, polls on the live one (issue 17, src/kafka/lanes.ts).
+  const publisher = createLanePublisher({
+    producer: app.kafkaProducer, codec: app.runtime.codec, topics: app.runtime.topics, lingerMs: config.PRODUCER_LINGER_MS, metrics: app.metricsRegistry, live: app.eventPublisher,
+  });
   // One connection per pass or backfill that may hold a tenant's history lock at once (issue 17).
   const lockPool = createPool({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, poolMax: config.POLL_CONCURRENCY + config.BACKFILL_CONCURRENCY + 1, logger });
   const backfills = createBackfillRunner({ pool, lockPool, tenants, publisher, clientFor, logger, concurrency: config.BACKFILL_CONCURRENCY, metrics: app.metricsRegistry });
@@ -67,6 +75,7 @@ const pollingPlugin = fp<{ options: AdminOptions }>(async (app, { options }) => 
   app.decorate('acmeOutbound', outbound);
   app.decorate('poller', poller);
   app.decorate('backfills', backfills);
+  app.decorate('pollPublisher', publisher);
   if (options.poller !== false) {
     app.addHook('onListen', async () => {
       // Queued backfills a previous process left run here (the poller leaves their tenants alone until they did).
@@ -77,6 +86,7 @@ const pollingPlugin = fp<{ options: AdminOptions }>(async (app, { options }) => 
   app.addHook('onClose', async () => {
     await poller.stop();
     await backfills.close();
+    await publisher.close();
     await lockPool.end();
   });
 }, { name: 'acme-sync-polling', dependencies: ['acme-sync-publisher'] });
@@ -111,7 +121,7 @@ export async function createAdmin(options: AdminOptions): Promise<FastifyInstanc
       readiness: { kafka: async () => { if (!app.isKafkaProducerConnected()) throw new Error('producer not connected'); } },
       dlq: {
         kafka: runtime.kafka, codec: runtime.codec, producer: app.kafkaProducer, topic: runtime.topics.dlq,
-        allowedTopics: [runtime.topics.appointments, runtime.topics.contacts, runtime.topics.activities],
+        allowedTopics: inputTopics(runtime.topics),
       },
       ...options.admin,
     });

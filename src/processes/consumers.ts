@@ -17,6 +17,8 @@ import { createConsumerRunner, createTenantDirectory, type AcmeReader, type Cons
 import { consumerRoutes } from '../consumers/server.js';
 import { createTouchpointFlow } from '../consumers/touchpoints/index.js';
 import type { Config } from '../config/index.js';
+import { laneTopics } from '../kafka/lanes.js';
+import type { TopicNames } from '../kafka/topics.js';
 import { createMetricsRegistry } from '../metrics/index.js';
 import { createSecretBox } from '../tenants/secret-box.js';
 import { createTenantRepository } from '../tenants/repository.js';
@@ -62,6 +64,23 @@ export function runnerSettings(config: Config): Pick<RunnerOptions, 'retry' | 's
   };
 }
 
+/**
+ * A flow's history runner (src/kafka/lanes.ts): group `<group>.history` reading the
+ * history topics, at most CONSUMER_HISTORY_PARTITIONS_IN_FLIGHT partitions at once in
+ * batches of at most CONSUMER_HISTORY_MAX_BYTES_PER_PARTITION, so backfills take a bounded
+ * share of the consumers and PostgreSQL while live partitions keep their own. The flow is
+ * named `<flow>_history` so its metrics (lag, end-to-end latency) are a series of their own.
+ */
+export function historyLane(config: Config, topics: TopicNames, flow: Flow<any>, groupId: string): Pick<RunnerOptions, 'topics' | 'flow' | 'groupId' | 'partitionsConsumedConcurrently' | 'maxBytesPerPartition'> {
+  return {
+    topics: laneTopics(topics, 'history'),
+    flow: { ...flow, name: `${flow.name}_history`, prepare: flow.prepare.bind(flow), apply: flow.apply.bind(flow) },
+    groupId: `${groupId}.history`,
+    partitionsConsumedConcurrently: config.CONSUMER_HISTORY_PARTITIONS_IN_FLIGHT,
+    maxBytesPerPartition: config.CONSUMER_HISTORY_MAX_BYTES_PER_PARTITION,
+  };
+}
+
 const runnersPlugin = fp<{ options: ConsumersOptions; flows: readonly FlowName[] }>(async (app, { options, flows }) => {
   const { config, logger } = options;
   const { pool, kafka, codec, topics } = app.runtime;
@@ -77,11 +96,15 @@ const runnersPlugin = fp<{ options: ConsumersOptions; flows: readonly FlowName[]
     tenants: createTenantDirectory({ repository, acme, ttlMs: options.tenantCacheTtlMs ?? config.CONSUMER_TENANT_CACHE_TTL_MS }),
   };
   const settings = runnerSettings(config);
-  const runners = flows.map((name) => createConsumerRunner({
-    kafka, pool, codec, topics, flow: FLOWS[name](pool), context, logger, metrics: app.metricsRegistry, producer: app.kafkaProducer,
-    groupId: options.groupIdOf?.(name) ?? `${config.CONSUMER_GROUP_PREFIX}.${name}`,
-    ...settings, ...options.runner, retry: { ...settings.retry, ...options.runner?.retry },
-  }));
+  const runners = flows.flatMap((name) => {
+    const groupId = options.groupIdOf?.(name) ?? `${config.CONSUMER_GROUP_PREFIX}.${name}`;
+    const common = { kafka, pool, codec, context, logger, metrics: app.metricsRegistry, producer: app.kafkaProducer, ...settings, ...options.runner, retry: { ...settings.retry, ...options.runner?.retry } };
+    return [
+      createConsumerRunner({ ...common, topics, flow: FLOWS[name](pool), groupId }),
+      // The history lane (issue 17): its own group and topics, a bounded share of the consumers.
+      createConsumerRunner({ ...common, ...historyLane(config, topics, FLOWS[name](pool), groupId) }),
+    ];
+  });
   app.decorate('consumerRunners', runners);
   const failed = Promise.race(runners.map((r) => r.done.then(() => new Promise<never>(() => undefined))));
   failed.catch(() => undefined);
