@@ -109,6 +109,7 @@ export const SETTINGS = {
   // Onboarding at scale (issue 17): history (backfill, reconciliation) on its own lane.
   BACKFILL_CONCURRENCY: setting(positiveInt, '2', 'Backfills one admin process runs at once; more wait in a queue (position on the admin API and settings page)'),
   CONSUMER_HISTORY_PARTITIONS_IN_FLIGHT: setting(positiveInt, '1', "Partitions of the history topics (backfill, reconciliation) one flow's history consumer processes at once: history's share of the consumers"),
+  ACME_LIVE_RESERVE_FRACTION: setting(z.coerce.number().min(0).max(0.9), '0.5', "Share of an Acme account's rate limit (X-RateLimit-Limit) backfills and reconciliations leave for live calls (thin-payload fetches, polls, enrichment)"),
   CONSUMER_HISTORY_MAX_BYTES_PER_PARTITION: setting(positiveInt, '262144', 'max.partition.fetch.bytes of the history consumers: smaller batches, so a history transaction holds rows and connections briefly'),
 } as const;
 

@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { acmeClientsFor, oauthClientOf, type AcmeClient } from '../acme/client.js';
 import { acmeOutboundOf, type AcmeOutbound } from '../acme/outbound.js';
+import { createRateBudget } from '../acme/rate-budget.js';
 import { createAdminFastify, installAdmin, type AdminDeps } from '../admin/app.js';
 import type { Config } from '../config/index.js';
 import { createPool } from '../db/index.js';
@@ -58,8 +59,10 @@ const pollingPlugin = fp<{ options: AdminOptions }>(async (app, { options }) => 
   const tenants = createTenantRepository(pool, createSecretBox(config.MASTER_KEYS));
   const outbound = acmeOutboundOf(config, logger);
   app.addHook('onClose', async () => outbound.close());
+  // Live calls (polls) and history (backfills, reconciliation) share each tenant's Acme rate limit (issue 17).
+  const rateBudget = createRateBudget({ liveReserveFraction: config.ACME_LIVE_RESERVE_FRACTION, metrics: app.metricsRegistry });
   const clientFor = options.clientFor ?? acmeClientsFor({
-    tenants, pool, metrics: app.metricsRegistry, logger, outbound,
+    tenants, pool, metrics: app.metricsRegistry, logger, outbound, onAnswer: rateBudget.observe,
     retry: { retries: config.ACME_RETRIES, deadlineMs: config.ACME_RETRY_DEADLINE_MS }, ...oauthClientOf(config),
   });
   // Backfill and reconciliation records on the history lane, polls on the live one (issue 17, src/kafka/lanes.ts).
@@ -68,8 +71,8 @@ const pollingPlugin = fp<{ options: AdminOptions }>(async (app, { options }) => 
   });
   // One connection per pass or backfill that may hold a tenant's history lock at once (issue 17).
   const lockPool = createPool({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, poolMax: config.POLL_CONCURRENCY + config.BACKFILL_CONCURRENCY + 1, logger });
-  const backfills = createBackfillRunner({ pool, lockPool, tenants, publisher, clientFor, logger, concurrency: config.BACKFILL_CONCURRENCY, metrics: app.metricsRegistry });
-  const poller = createPoller({ pool, lockPool, tenants, publisher, clientFor, logger, metrics: app.metricsRegistry, concurrency: config.POLL_CONCURRENCY });
+  const backfills = createBackfillRunner({ pool, lockPool, rateBudget, tenants, publisher, clientFor, logger, concurrency: config.BACKFILL_CONCURRENCY, metrics: app.metricsRegistry });
+  const poller = createPoller({ pool, lockPool, rateBudget, tenants, publisher, clientFor, logger, metrics: app.metricsRegistry, concurrency: config.POLL_CONCURRENCY });
   app.decorate('tenants', tenants);
   app.decorate('acmeClientFor', clientFor);
   app.decorate('acmeOutbound', outbound);

@@ -15,6 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { AcmeClient } from '../../acme/client.js';
+import { historyClient, type RateBudget } from '../../acme/rate-budget.js';
 import type { AcmeObjectType } from '../../acme/types.js';
 import { toAcmeSyncError } from '../../errors/index.js';
 import type { Logger } from '../../logger.js';
@@ -53,6 +54,8 @@ export interface BackfillDeps {
   clientFor: (tenantId: string) => AcmeClient;
   /** Connections that hold tenants' history locks (see PollerDeps.lockPool). Default: `pool`. */
   lockPool?: pg.Pool;
+  /** Acme's rate budget: backfill pages leave the live reserve alone (src/acme/rate-budget.ts). */
+  rateBudget?: RateBudget;
   logger?: Logger;
   pageSize?: number;
   now?: () => number;
@@ -154,7 +157,7 @@ export async function executeBackfill(deps: BackfillDeps, progress: BackfillProg
     progress.queuePosition = null;
     for (const type of input.types ?? POLL_TYPES) {
       const result = await syncCollection({
-        client: deps.clientFor(tenantId), tenantId, type, since, source: 'BACKFILL', publisher: deps.publisher,
+        client: historyClient(deps.clientFor(tenantId), deps.rateBudget, input.signal), tenantId, type, since, source: 'BACKFILL', publisher: deps.publisher,
         tenants: deps.tenants, now, pageSize: deps.pageSize, correlationId: `backfill:${runId}`, logger: deps.logger, signal: input.signal,
         onPage: async (page) => {
           progress.pages++;

@@ -15,6 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { AcmeClient } from '../../acme/client.js';
+import { historyClient, type RateBudget } from '../../acme/rate-budget.js';
 import type { AcmeObjectType } from '../../acme/types.js';
 import { toAcmeSyncError } from '../../errors/index.js';
 import type { Logger } from '../../logger.js';
@@ -42,6 +43,8 @@ export interface PollerDeps {
    * a pool apart from `pool`, so held locks can never take every connection the passes need. Default: `pool`.
    */
   lockPool?: pg.Pool;
+  /** Acme's rate budget: reconciliation (history) leaves the live reserve alone; polls are live (src/acme/rate-budget.ts). */
+  rateBudget?: RateBudget;
   now?: () => number;
   logger?: Logger;
   metrics?: Registry;
@@ -123,7 +126,7 @@ export function createPoller(deps: PollerDeps): Poller {
           if (source === 'POLL') await cursors.advance(tenantId, type, page.maxUpdatedAt);
         };
         const r = await syncCollection({
-          client: deps.clientFor(tenantId), tenantId, type, since, source, publisher: deps.publisher, tenants: deps.tenants,
+          client: source === 'RECONCILE' ? historyClient(deps.clientFor(tenantId), deps.rateBudget) : deps.clientFor(tenantId), tenantId, type, since, source, publisher: deps.publisher, tenants: deps.tenants,
           now, pageSize: deps.pageSize, correlationId, logger: deps.logger, onPage,
         });
         if (source === 'RECONCILE') await cursors.markReconciled(tenantId, type, startedAt);
