@@ -1,6 +1,6 @@
 /** Tenants: create, read, list, update (allow-listed fields), pause, resume, delete, activate, backfill. */
 import type { FastifyInstance } from 'fastify';
-import { latestBackfill } from '../producers/poller/backfill.js';
+import { activeBackfills, latestBackfill } from '../producers/poller/backfill.js';
 import type { TenantSettingsInput } from '../tenants/types.js';
 import { ValidationError } from '../errors/index.js';
 import { activateTenant, verifyApiKey } from './activation.js';
@@ -121,6 +121,13 @@ export async function tenantRoutes(app: FastifyInstance): Promise<void> {
       return activateTenant(activationDeps(), tenant.id, { backfillSince: body.backfillSince });
     },
   );
+
+  // The onboarding queue (issue 17): running backfills, then the queued ones in the order they will start.
+  app.get('/backfills', { schema: { querystring: emptyQuery, response: { 200: { type: 'object', properties: { data: { type: 'array', items: backfillResponse } } }, ...errors } } }, async (request) => {
+    const p = principalOf(request);
+    const all = await activeBackfills(services.pool);
+    return { data: p.tenantId === null ? all : all.filter((b) => b.tenantId === p.tenantId) };
+  });
 
   app.get<IdParams>('/tenants/:id/backfill', { schema: { ...byId, response: { 200: backfillResponse, ...errors } } }, async (request, reply) => {
     await visibleTenant(services, request, request.params.id);
