@@ -104,7 +104,8 @@ export function createRateBudget(options: RateBudgetOptions): RateBudget {
   /** How long history must wait before its next call; 0 = go. */
   function waitMs(b: Bucket, t: number): number {
     if (t < b.blockedUntil) return b.blockedUntil - t;
-    const need = Math.ceil(b.limit * fraction) + 1;
+    // The reserve plus our token, but never more than the bucket can hold (a tiny limit would wait forever).
+    const need = Math.min(b.limit, Math.ceil(b.limit * fraction) + 1);
     const have = tokens(b, t);
     if (have >= need) return 0;
     // Without a refill estimate, look again soon: the next answer (any call) brings one.

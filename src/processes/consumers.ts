@@ -17,6 +17,7 @@ import { createConsumerRunner, createTenantDirectory, type AcmeReader, type Cons
 import { consumerRoutes } from '../consumers/server.js';
 import { createTouchpointFlow } from '../consumers/touchpoints/index.js';
 import type { Config } from '../config/index.js';
+import { createLaneGate, type LaneGate } from '../consumers/lane-gate.js';
 import { laneTopics } from '../kafka/lanes.js';
 import type { TopicNames } from '../kafka/topics.js';
 import { createMetricsRegistry } from '../metrics/index.js';
@@ -71,10 +72,10 @@ export function runnerSettings(config: Config): Pick<RunnerOptions, 'retry' | 's
  * share of the consumers and PostgreSQL while live partitions keep their own. The flow is
  * named `<flow>_history` so its metrics (lag, end-to-end latency) are a series of their own.
  */
-export function historyLane(config: Config, topics: TopicNames, flow: Flow<any>, groupId: string): Pick<RunnerOptions, 'topics' | 'flow' | 'groupId' | 'partitionsConsumedConcurrently' | 'maxBytesPerPartition'> {
+export function historyLane(config: Config, topics: TopicNames, flow: Flow<any>, groupId: string, gate: LaneGate): Pick<RunnerOptions, 'topics' | 'flow' | 'groupId' | 'partitionsConsumedConcurrently' | 'maxBytesPerPartition'> {
   return {
     topics: laneTopics(topics, 'history'),
-    flow: { ...flow, name: `${flow.name}_history`, prepare: flow.prepare.bind(flow), apply: flow.apply.bind(flow) },
+    flow: gate.history(flow, `${flow.name}_history`),
     groupId: `${groupId}.history`,
     partitionsConsumedConcurrently: config.CONSUMER_HISTORY_PARTITIONS_IN_FLIGHT,
     maxBytesPerPartition: config.CONSUMER_HISTORY_MAX_BYTES_PER_PARTITION,
@@ -96,13 +97,15 @@ const runnersPlugin = fp<{ options: ConsumersOptions; flows: readonly FlowName[]
     tenants: createTenantDirectory({ repository, acme, ttlMs: options.tenantCacheTtlMs ?? config.CONSUMER_TENANT_CACHE_TTL_MS }),
   };
   const settings = runnerSettings(config);
+  // Live first (issue 17): history batches wait for live batches in flight and keep to their rate.
+  const gate = createLaneGate({ maxRecordsPerSecond: config.CONSUMER_HISTORY_MAX_RECORDS_PER_SECOND });
   const runners = flows.flatMap((name) => {
     const groupId = options.groupIdOf?.(name) ?? `${config.CONSUMER_GROUP_PREFIX}.${name}`;
     const common = { kafka, pool, codec, context, logger, metrics: app.metricsRegistry, producer: app.kafkaProducer, ...settings, ...options.runner, retry: { ...settings.retry, ...options.runner?.retry } };
     return [
-      createConsumerRunner({ ...common, topics, flow: FLOWS[name](pool), groupId }),
+      createConsumerRunner({ ...common, topics, flow: gate.live(FLOWS[name](pool)), groupId }),
       // The history lane (issue 17): its own group and topics, a bounded share of the consumers.
-      createConsumerRunner({ ...common, ...historyLane(config, topics, FLOWS[name](pool), groupId) }),
+      createConsumerRunner({ ...common, ...historyLane(config, topics, FLOWS[name](pool), groupId, gate) }),
     ];
   });
   app.decorate('consumerRunners', runners);
