@@ -100,6 +100,30 @@ describe('one reader of a tenant\'s history at a time', () => {
     expect(servedOf('contacts')).toBeGreaterThanOrEqual(seeded.contacts.length);
   });
 
+  it('after a crash: a running backfill whose process is gone blocks no poll and is marked interrupted; a queued one runs in the next process', async () => {
+    const crashed = await createApiKeyTenant(env, tenants, 'hist-crashed');
+    const waiting = await createApiKeyTenant(env, tenants, 'hist-waiting');
+    seedAccount(env.sandbox, waiting.accountId, { contacts: 2, appointments: 1, activities: 1 });
+    // What a killed admin process leaves: rows, and no session holding the history locks.
+    await stack.pool.query(`INSERT INTO backfill_runs (id, tenant_id, since, status, running_at) VALUES ('run-crashed', $1, now(), 'running', now())`, [crashed.tenantId]);
+    await stack.pool.query(`INSERT INTO backfill_runs (id, tenant_id, since, status) VALUES ('run-waiting', $1, '2020-01-01', 'queued')`, [waiting.tenantId]);
+    const clientFor = acmeClientsFor({ tenants, retry: RETRY, outbound: sandboxOutbound() });
+    const deps = { pool: stack.pool, tenants, publisher: polling.eventPublisher, clientFor, pageSize: 2 };
+    const poller = createPoller(deps);
+    expect((await poller.pollTenant(crashed.tenantId)).skipped).toBeUndefined();
+    expect((await poller.pollTenant(waiting.tenantId)).skipped).toBe('backfilling');
+    const backfills = createBackfillRunner(deps);
+    try {
+      await backfills.resume();
+      expect(await latestBackfill(stack.pool, crashed.tenantId)).toMatchObject({ runId: 'run-crashed', status: 'failed', error: expect.stringMatching(/^INTERRUPTED/) });
+      await expect.poll(async () => (await latestBackfill(stack.pool, waiting.tenantId))?.status, { timeout: 30_000 }).toBe('succeeded');
+      expect(await latestBackfill(stack.pool, waiting.tenantId)).toMatchObject({ runId: 'run-waiting', records: 1 + 2 + 1 + 1 });
+    } finally {
+      await backfills.close();
+    }
+    expect((await poller.pollTenant(waiting.tenantId)).skipped).toBeUndefined();
+  });
+
   it('starts the first poll at the backfill\'s `since` for a collection with nothing newer, not at the beginning of time', async () => {
     const t = await createApiKeyTenant(env, tenants, 'hist-empty');
     seedAccount(env.sandbox, t.accountId, { contacts: 2, appointments: 0, activities: 0 });
