@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--size N] [--reps N] [--only consumers,edge,e2e,growth] [--max-rate N] [--write|--no-write]`
+ * `npm run bench [-- --quick] [--size N] [--reps N] [--only consumers,edge,e2e,growth,onboarding] [--max-rate N] [--write|--no-write]`
  *
  * --max-rate: the edge's maximum webhooks/s for the end-to-end loads when benchmark 2 does not run in the same invocation.
  *
@@ -13,12 +13,13 @@ import { consumerEfficiency } from './consumer-efficiency.js';
 import { webhookEdge } from './webhook-edge.js';
 import { endToEnd } from './end-to-end.js';
 import { growth } from './growth.js';
+import { onboarding } from './onboarding.js';
 import type { Benchmark, BenchResult } from './support/bench.js';
 import { describeMachine, renderResult, writeReport } from './support/report.js';
 import { stackEnv } from './support/stack.js';
 import { renderTable } from './support/table.js';
 
-const BENCHMARKS: Benchmark[] = [consumerEfficiency, webhookEdge, endToEnd, growth];
+const BENCHMARKS: Benchmark[] = [consumerEfficiency, webhookEdge, endToEnd, growth, onboarding];
 
 const FULL_SIZE = 500_000;
 const QUICK_SIZE = 20_000;

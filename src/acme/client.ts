@@ -113,6 +113,8 @@ export interface AcmeClientOptions {
   refreshBeforeExpiryMs?: number;
   /** Stage of errors from get (thin-payload enrichment) and from the other calls (polling). */
   stages?: { get?: Stage; other?: Stage };
+  /** Every answer's status and headers (the rate budget reads Acme's X-RateLimit-*; src/acme/rate-budget.ts). */
+  onAnswer?: (tenantId: string, answer: Pick<AcmeAnswer, 'status' | 'headers'>) => void;
 }
 
 /** Defaults for calls to Acme: a few quick retries, then give up within a minute. */
@@ -243,7 +245,9 @@ export function createAcmeClient(options: AcmeClientOptions): AcmeClient {
       if (body !== undefined) headers['content-type'] = 'application/json';
       const started = performance.now();
       try {
-        return await send(outbound, new URL(path, creds.baseUrl).toString(), { method, headers, body: body === undefined ? undefined : JSON.stringify(body) }, timeoutMs, stage, operation);
+        const answer = await send(outbound, new URL(path, creds.baseUrl).toString(), { method, headers, body: body === undefined ? undefined : JSON.stringify(body) }, timeoutMs, stage, operation);
+        options.onAnswer?.(tenantId, answer);
+        return answer;
       } finally {
         metrics.latency.observe({ operation }, (performance.now() - started) / 1000);
       }

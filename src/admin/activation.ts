@@ -2,7 +2,7 @@
  * Activating a tenant: once Acme accepts its credentials (an API key, or OAuth tokens
  * from the connect flow) in a live call, subscribe our edge's webhook URL at Acme, keep the signing
  * secret (newest first, so deliveries signed by the previous subscription still verify
- * while they drain), make the tenant active and start the initial backfill.
+ * while they drain), queue the initial backfill and make the tenant active.
  */
 import type pg from 'pg';
 import { createAcmeClient, type AcmeClient } from '../acme/client.js';
@@ -96,10 +96,12 @@ export async function activateTenant(deps: ActivationDeps, tenantId: string, opt
   if (previous && previous !== subscription.id) {
     await client.deleteWebhookSubscription(previous).catch((err: unknown) => deps.logger?.warn({ err, tenantId }, 'could not delete the previous webhook subscription'));
   }
-  const tenant = await deps.tenants.setStatus(tenantId, 'active');
   const now = deps.now ?? Date.now;
   const since = options.backfillSince ?? new Date(now() - (deps.defaultBackfillDays ?? 30) * 86_400_000).toISOString();
+  // Queued BEFORE the tenant turns active: the poller leaves a tenant with a queued
+  // backfill alone, so its first poll cannot read the history the backfill reads (issue 17).
   const backfill = deps.backfills ? await deps.backfills.start(tenantId, since) : undefined;
+  const tenant = await deps.tenants.setStatus(tenantId, 'active');
   deps.logger?.info({ tenantId, webhookSubscriptionId: subscription.id, backfillRunId: backfill?.runId }, 'tenant activated');
   return { tenant, webhookSubscriptionId: subscription.id, backfillRunId: backfill?.runId ?? null };
 }

@@ -95,9 +95,9 @@ export const backfillBody = {
 export const backfillResponse = {
   type: 'object',
   properties: {
-    runId: str, tenantId: str, since: nullableStr, status: { type: 'string', enum: ['running', 'succeeded', 'failed'] },
+    runId: str, tenantId: str, since: nullableStr, status: { type: 'string', enum: ['queued', 'running', 'succeeded', 'failed'] },
     pages: { type: 'integer' }, records: { type: 'integer' }, byType: { type: 'object', additionalProperties: { type: 'integer' } },
-    error: nullableStr, startedAt: str, finishedAt: nullableStr,
+    error: nullableStr, startedAt: str, runningAt: nullableStr, finishedAt: nullableStr, queuePosition: { type: ['integer', 'null'] },
   },
 } as const;
 

@@ -1,6 +1,6 @@
 /** Tenants: create, read, list, update (allow-listed fields), pause, resume, delete, activate, backfill. */
 import type { FastifyInstance } from 'fastify';
-import { latestBackfill } from '../producers/poller/backfill.js';
+import { activeBackfills, latestBackfill } from '../producers/poller/backfill.js';
 import type { TenantSettingsInput } from '../tenants/types.js';
 import { ValidationError } from '../errors/index.js';
 import { activateTenant, verifyApiKey } from './activation.js';
@@ -122,6 +122,13 @@ export async function tenantRoutes(app: FastifyInstance): Promise<void> {
     },
   );
 
+  // The onboarding queue (issue 17): running backfills, then the queued ones in the order they will start.
+  app.get('/backfills', { schema: { querystring: emptyQuery, response: { 200: { type: 'object', properties: { data: { type: 'array', items: backfillResponse } } }, ...errors } } }, async (request) => {
+    const p = principalOf(request);
+    const all = await activeBackfills(services.pool);
+    return { data: p.tenantId === null ? all : all.filter((b) => b.tenantId === p.tenantId) };
+  });
+
   app.get<IdParams>('/tenants/:id/backfill', { schema: { ...byId, response: { 200: backfillResponse, ...errors } } }, async (request, reply) => {
     await visibleTenant(services, request, request.params.id);
     const progress = await latestBackfill(services.pool, request.params.id);
@@ -133,6 +140,6 @@ export async function tenantRoutes(app: FastifyInstance): Promise<void> {
     if (!services.backfills) return sendError(reply, 503, 'BACKFILL_UNAVAILABLE', 'This process does not run backfills');
     const { runId } = await services.backfills.start(tenant.id, request.body?.since ?? null);
     const progress = await latestBackfill(services.pool, tenant.id);
-    return reply.code(202).send(progress ?? { runId, tenantId: tenant.id, status: 'running' });
+    return reply.code(202).send(progress ?? { runId, tenantId: tenant.id, status: 'queued' });
   });
 }

@@ -37,7 +37,7 @@ export function registerBackfill(program: Command): void {
       const since = opts.since === undefined ? null : parseSince(opts.since);
       const { config, logger } = processContext('acme-sync-backfill', true);
       const app = await createPolling({ config, logger });
-      const { tenants, eventPublisher: publisher, acmeClientFor: clientFor, runtime } = app;
+      const { tenants, pollPublisher: publisher, acmeClientFor: clientFor, runtime } = app;
       if (!(await tenants.get(opts.tenant))) {
         await app.close();
         throw new Error(`--tenant: unknown tenant ${opts.tenant}`);

@@ -5,6 +5,7 @@
  * replay count, a rate limit and a progress bar; `--dry-run` only says what it would do.
  */
 import { Command, Option } from 'commander';
+import { inputTopics } from '../kafka/lanes.js';
 import cliProgress from 'cli-progress';
 import { bootstrap, type Runtime } from '../bootstrap.js';
 import { loadConfig } from '../config/index.js';
@@ -153,7 +154,7 @@ export function registerDlq(program: Command): void {
         try {
           const report = await replayDlq(records, {
             producer, pool: rt.pool, dlqTopic: rt.topics.dlq,
-            allowedTopics: new Set([rt.topics.appointments, rt.topics.contacts, rt.topics.activities, rt.topics.calendar_changes]),
+            allowedTopics: new Set([...inputTopics(rt.topics), rt.topics.calendar_changes]),
             dryRun: Boolean(flags.dryRun), ratePerSecond: flags.rate, maxReplays: flags.maxReplays, again: Boolean(flags.again),
             onProgress: (done) => process.stderr.isTTY && progress.update(done),
           });

@@ -106,6 +106,12 @@ export const SETTINGS = {
   WEBHOOK_FETCH_DEADLINE_MS: setting(positiveInt, '2500', 'Time budget of a thin-payload fetch with its retries (under the webhook ack timeout)'),
   ACME_RETRIES: setting(nonNegativeInt, '8', 'Retries of an Acme API request (poller, backfill, enrichment) after 429/5xx/timeouts'),
   ACME_RETRY_DEADLINE_MS: setting(positiveInt, '60000', 'Time budget of one Acme API request with its retries'),
+  // Onboarding at scale (issue 17): history (backfill, reconciliation) on its own lane.
+  BACKFILL_CONCURRENCY: setting(positiveInt, '2', 'Backfills one admin process runs at once; more wait in a queue (position on the admin API and settings page)'),
+  CONSUMER_HISTORY_PARTITIONS_IN_FLIGHT: setting(positiveInt, '1', "Partitions of the history topics (backfill, reconciliation) one flow's history consumer processes at once: history's share of the consumers"),
+  ACME_LIVE_RESERVE_FRACTION: setting(z.coerce.number().min(0).max(0.9), '0.5', "Share of an Acme account's rate limit (X-RateLimit-Limit) backfills and reconciliations leave for live calls (thin-payload fetches, polls, enrichment)"),
+  CONSUMER_HISTORY_MAX_RECORDS_PER_SECOND: setting(nonNegativeInt, '2000', 'Records per second one consumers process applies from the history lane (backfill, reconciliation), its bounded share of the process; 0 = no cap (onboarding faster, live p99 up to ~10x idle: docs/BENCHMARKS.md #5). History also waits for live batches in flight'),
+  CONSUMER_HISTORY_MAX_BYTES_PER_PARTITION: setting(positiveInt, '65536', 'max.partition.fetch.bytes of the history consumers: smaller batches, so a history transaction holds rows and connections briefly'),
 } as const;
 
 /**

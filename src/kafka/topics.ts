@@ -6,7 +6,7 @@
  * on one partition and stays ordered; outputs keyed the same way compact to the
  * latest state per record (KIP-87 style table topics).
  */
-export const TOPIC_KINDS = ['appointments', 'contacts', 'activities', 'calendar', 'touchpoints', 'dlq', 'calendar_changes'] as const;
+export const TOPIC_KINDS = ['appointments', 'contacts', 'activities', 'calendar', 'touchpoints', 'dlq', 'calendar_changes', 'appointmentsHistory', 'contactsHistory', 'activitiesHistory'] as const;
 export type TopicKind = (typeof TOPIC_KINDS)[number];
 
 export interface TopicSpec {
@@ -35,6 +35,12 @@ export const TOPIC_SPECS: Readonly<Record<TopicKind, TopicSpec>> = {
     doc: 'Edits our calendar users made to Acme-linked events, for write-back to Acme (input; keyed tenant:acmeId)',
   },
   dlq: { kind: 'dlq', baseName: 'acme-sync.dlq.v1', compacted: false, schemaFile: null, doc: 'Records no retry can fix, with their error context in headers' },
+  // The history lane (issue 17, src/kafka/lanes.ts): what backfills and reconciliations read,
+  // apart from live changes so a tenant's onboarding never queues them behind its history.
+  // Same schemas and keys as the live topics; the sinks' version guards order the two lanes.
+  appointmentsHistory: { kind: 'appointmentsHistory', baseName: 'acme.appointments.history.v1', compacted: false, schemaFile: 'acme-appointment-event.avsc', doc: 'Appointments read by backfills and reconciliation' },
+  contactsHistory: { kind: 'contactsHistory', baseName: 'acme.contacts.history.v1', compacted: true, schemaFile: 'acme-contact-event.avsc', doc: 'Contacts read by backfills and reconciliation, as a table' },
+  activitiesHistory: { kind: 'activitiesHistory', baseName: 'acme.activities.history.v1', compacted: false, schemaFile: 'acme-activity-event.avsc', doc: 'Activities read by backfills and reconciliation' },
 };
 
 export type TopicNames = Readonly<Record<TopicKind, string>>;

@@ -9,12 +9,17 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { acmeClientsFor, oauthClientOf, type AcmeClient } from '../acme/client.js';
 import { acmeOutboundOf, type AcmeOutbound } from '../acme/outbound.js';
+import { createRateBudget } from '../acme/rate-budget.js';
 import { createAdminFastify, installAdmin, type AdminDeps } from '../admin/app.js';
 import type { Config } from '../config/index.js';
 import { createDeadLetterWriter } from '../dlq/dead-letters.js';
+import { createPool } from '../db/index.js';
 import { createMetricsRegistry } from '../metrics/index.js';
 import { createBackfillRunner, type BackfillRunner } from '../producers/poller/backfill.js';
 import { createPoller, type Poller } from '../producers/poller/poller.js';
+import { createLanePublisher } from '../producers/lane-publisher.js';
+import type { EventPublisher } from '../producers/publisher.js';
+import { inputTopics } from '../kafka/lanes.js';
 import { createSecretBox } from '../tenants/secret-box.js';
 import { createTenantRepository, type TenantRepository } from '../tenants/repository.js';
 import { buildProcess, metricsPlugin, producerPlugin, publisherPlugin, runtimePlugin, type ProcessOptions } from './plugins.js';
@@ -37,6 +42,8 @@ declare module 'fastify' {
     acmeOutbound: AcmeOutbound;
     poller: Poller;
     backfills: BackfillRunner;
+    /** What the poller and backfills publish with: each event on its lane (live or history). */
+    pollPublisher: EventPublisher;
   }
 }
 
@@ -53,24 +60,40 @@ const pollingPlugin = fp<{ options: AdminOptions }>(async (app, { options }) => 
   const tenants = createTenantRepository(pool, createSecretBox(config.MASTER_KEYS));
   const outbound = acmeOutboundOf(config, logger);
   app.addHook('onClose', async () => outbound.close());
+  // Live calls (polls) and history (backfills, reconciliation) share each tenant's Acme rate limit (issue 17).
+  const rateBudget = createRateBudget({ liveReserveFraction: config.ACME_LIVE_RESERVE_FRACTION, metrics: app.metricsRegistry });
   const clientFor = options.clientFor ?? acmeClientsFor({
-    tenants, pool, metrics: app.metricsRegistry, logger, outbound,
+    tenants, pool, metrics: app.metricsRegistry, logger, outbound, onAnswer: rateBudget.observe,
     retry: { retries: config.ACME_RETRIES, deadlineMs: config.ACME_RETRY_DEADLINE_MS }, ...oauthClientOf(config),
   });
-  const publisher = app.eventPublisher;
-  const backfills = createBackfillRunner({ pool, tenants, publisher, clientFor, logger });
+  // Backfill and reconciliation records on the history lane, polls on the live one (issue 17, src/kafka/lanes.ts).
+  const publisher = createLanePublisher({
+    producer: app.kafkaProducer, codec: app.runtime.codec, topics: app.runtime.topics, lingerMs: config.PRODUCER_LINGER_MS, metrics: app.metricsRegistry, live: app.eventPublisher,
+  });
+  // One connection per pass or backfill that may hold a tenant's history lock at once (issue 17).
+  const lockPool = createPool({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, poolMax: config.POLL_CONCURRENCY + config.BACKFILL_CONCURRENCY + 1, logger });
+  const backfills = createBackfillRunner({ pool, lockPool, rateBudget, tenants, publisher, clientFor, logger, concurrency: config.BACKFILL_CONCURRENCY, metrics: app.metricsRegistry });
   // Polled records that break the validation contract go to the DLQ once (src/dlq/dead-letters.ts).
   const deadLetters = createDeadLetterWriter({ pool, producer: app.kafkaProducer, topic: app.runtime.topics.dlq, recordedBy: 'poller' });
-  const poller = createPoller({ pool, tenants, publisher, clientFor, logger, metrics: app.metricsRegistry, concurrency: config.POLL_CONCURRENCY, deadLetters });
+  const poller = createPoller({ pool, lockPool, rateBudget, tenants, publisher, clientFor, logger, metrics: app.metricsRegistry, concurrency: config.POLL_CONCURRENCY, deadLetters });
   app.decorate('tenants', tenants);
   app.decorate('acmeClientFor', clientFor);
   app.decorate('acmeOutbound', outbound);
   app.decorate('poller', poller);
   app.decorate('backfills', backfills);
-  if (options.poller !== false) app.addHook('onListen', async () => poller.start());
+  app.decorate('pollPublisher', publisher);
+  if (options.poller !== false) {
+    app.addHook('onListen', async () => {
+      // Queued backfills a previous process left run here (the poller leaves their tenants alone until they did).
+      await backfills.resume();
+      poller.start();
+    });
+  }
   app.addHook('onClose', async () => {
     await poller.stop();
     await backfills.close();
+    await publisher.close();
+    await lockPool.end();
   });
 }, { name: 'acme-sync-polling', dependencies: ['acme-sync-publisher'] });
 
@@ -104,7 +127,7 @@ export async function createAdmin(options: AdminOptions): Promise<FastifyInstanc
       readiness: { kafka: async () => { if (!app.isKafkaProducerConnected()) throw new Error('producer not connected'); } },
       dlq: {
         kafka: runtime.kafka, codec: runtime.codec, producer: app.kafkaProducer, topic: runtime.topics.dlq,
-        allowedTopics: [runtime.topics.appointments, runtime.topics.contacts, runtime.topics.activities, runtime.topics.calendar_changes],
+        allowedTopics: [...inputTopics(runtime.topics), runtime.topics.calendar_changes],
       },
       ...options.admin,
     });

@@ -18,6 +18,9 @@ import { consumerRoutes } from '../consumers/server.js';
 import { createTouchpointFlow } from '../consumers/touchpoints/index.js';
 import { createWritebackFlow, createWritebackMetrics, type AcmeWriter } from '../consumers/writeback/index.js';
 import type { Config } from '../config/index.js';
+import { createLaneGate, type LaneGate } from '../consumers/lane-gate.js';
+import { HISTORY_KIND_OF, laneTopics } from '../kafka/lanes.js';
+import type { TopicNames } from '../kafka/topics.js';
 import { createMetricsRegistry, type Registry } from '../metrics/index.js';
 import { createSecretBox } from '../tenants/secret-box.js';
 import { createTenantRepository } from '../tenants/repository.js';
@@ -82,6 +85,28 @@ export function runnerSettings(config: Config): Pick<RunnerOptions, 'retry' | 's
   };
 }
 
+/**
+ * A flow's history runner (src/kafka/lanes.ts): group `<group>.history` reading the
+ * history topics, at most CONSUMER_HISTORY_PARTITIONS_IN_FLIGHT partitions at once in
+ * batches of at most CONSUMER_HISTORY_MAX_BYTES_PER_PARTITION, so backfills take a bounded
+ * share of the consumers and PostgreSQL while live partitions keep their own. The flow is
+ * named `<flow>_history` so its metrics (lag, end-to-end latency) are a series of their own.
+ */
+/** A flow gets a history-lane group when every topic it reads has a history twin (src/kafka/lanes.ts). */
+export function hasHistoryLane(name: FlowName, pool: pg.Pool): boolean {
+  return flowInputs(name, pool).every((kind) => kind in HISTORY_KIND_OF);
+}
+
+export function historyLane(config: Config, topics: TopicNames, flow: Flow<any>, groupId: string, gate: LaneGate): Pick<RunnerOptions, 'topics' | 'flow' | 'groupId' | 'partitionsConsumedConcurrently' | 'maxBytesPerPartition'> {
+  return {
+    topics: laneTopics(topics, 'history'),
+    flow: gate.history(flow, `${flow.name}_history`),
+    groupId: `${groupId}.history`,
+    partitionsConsumedConcurrently: config.CONSUMER_HISTORY_PARTITIONS_IN_FLIGHT,
+    maxBytesPerPartition: config.CONSUMER_HISTORY_MAX_BYTES_PER_PARTITION,
+  };
+}
+
 const runnersPlugin = fp<{ options: ConsumersOptions; flows: readonly FlowName[] }>(async (app, { options, flows }) => {
   const { config, logger } = options;
   const { pool, kafka, codec, topics } = app.runtime;
@@ -103,11 +128,17 @@ const runnersPlugin = fp<{ options: ConsumersOptions; flows: readonly FlowName[]
     retry: { retries: config.ACME_RETRIES, deadlineMs: config.ACME_RETRY_DEADLINE_MS, onRetry: () => writebackMetrics.writebacks.inc({ outcome: 'retried' }) },
   });
   const settings = runnerSettings(config);
-  const runners = flows.map((name) => createConsumerRunner({
-    kafka, pool, codec, topics, flow: FLOWS[name]({ pool, writer, metrics: app.metricsRegistry }), context, logger, metrics: app.metricsRegistry, producer: app.kafkaProducer,
-    groupId: options.groupIdOf?.(name) ?? `${config.CONSUMER_GROUP_PREFIX}.${name}`,
-    ...settings, ...options.runner, retry: { ...settings.retry, ...options.runner?.retry },
-  }));
+  // Live first (issue 17): history batches wait for live batches in flight and keep to their rate.
+  const gate = createLaneGate({ maxRecordsPerSecond: config.CONSUMER_HISTORY_MAX_RECORDS_PER_SECOND });
+  const runners = flows.flatMap((name) => {
+    const groupId = options.groupIdOf?.(name) ?? `${config.CONSUMER_GROUP_PREFIX}.${name}`;
+    const common = { kafka, pool, codec, context, logger, metrics: app.metricsRegistry, producer: app.kafkaProducer, ...settings, ...options.runner, retry: { ...settings.retry, ...options.runner?.retry } };
+    const flowOf = () => FLOWS[name]({ pool, writer, metrics: app.metricsRegistry });
+    const live = createConsumerRunner({ ...common, topics, flow: gate.live(flowOf()), groupId });
+    // The history lane (issue 17): its own group and topics, a bounded share of the consumers —
+    // for the flows that read Acme's records (write-back reads our calendar's changes: no history).
+    return hasHistoryLane(name, pool) ? [live, createConsumerRunner({ ...common, ...historyLane(config, topics, flowOf(), groupId, gate) })] : [live];
+  });
   app.decorate('consumerRunners', runners);
   const failed = Promise.race(runners.map((r) => r.done.then(() => new Promise<never>(() => undefined))));
   failed.catch(() => undefined);

@@ -5,6 +5,7 @@
  * the stack's Kafka client, codec and topics. Used by the end-to-end tests and the
  * drills (drills/support/pipeline.ts).
  */
+import { laneTopics } from '../../src/kafka/lanes.js';
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { createSandbox, type Sandbox, type SandboxOptions, type GeneratorOptions, type GeneratorRun } from '../../sandbox/src/index.js';
@@ -53,13 +54,18 @@ export interface Pipeline {
 /** Partitions whose stored next offset (PostgreSQL) is below the high watermark, as `flow kind/partition: at/high`. */
 export async function pendingPartitions(stack: Pick<IsolatedStack, 'pool' | 'admin' | 'topics'>, groups: ReadonlyArray<{ flow: FlowName; groupId: string }>): Promise<string[]> {
   const pending: string[] = [];
-  for (const { flow, groupId } of groups) {
+  // Both lanes (issue 17): the flow's live group on the live topics, its history group on the history topics.
+  const lanes = groups.flatMap(({ flow, groupId }) => [
+    { flow, lane: 'live', groupId, topics: stack.topics },
+    { flow, lane: 'history', groupId: `${groupId}.history`, topics: laneTopics(stack.topics, 'history') },
+  ]);
+  for (const { flow, lane, groupId, topics } of lanes) {
     const { rows } = await stack.pool.query<{ topic: string; partition: number; next_offset: string }>('SELECT topic, partition, next_offset FROM consumer_offsets WHERE group_id = $1', [groupId]);
     const stored = new Map(rows.map((r) => [`${r.topic}:${r.partition}`, BigInt(r.next_offset)]));
     for (const kind of flowInputs(flow, stack.pool)) {
-      for (const p of await stack.admin.fetchTopicOffsets(stack.topics[kind])) {
-        const at = stored.get(`${stack.topics[kind]}:${p.partition}`) ?? 0n;
-        if (BigInt(p.high) > at) pending.push(`${flow} ${kind}/${p.partition}: ${at}/${p.high}`);
+      for (const p of await stack.admin.fetchTopicOffsets(topics[kind])) {
+        const at = stored.get(`${topics[kind]}:${p.partition}`) ?? 0n;
+        if (BigInt(p.high) > at) pending.push(`${flow} ${lane} ${kind}/${p.partition}: ${at}/${p.high}`);
       }
     }
   }

@@ -14,9 +14,9 @@ describe('the topic catalogue', () => {
     expect(new Set(Object.values(a)).size).toBe(TOPIC_KINDS.length);
   });
 
-  it('compacts the table topics (contacts, calendar, touch-points) and only those', () => {
+  it('compacts the table topics (contacts on both lanes, calendar, touch-points) and only those', () => {
     const compacted = TOPIC_KINDS.filter((k) => TOPIC_SPECS[k].compacted).sort();
-    expect(compacted).toEqual(['calendar', 'contacts', 'touchpoints']);
+    expect(compacted).toEqual(['calendar', 'contacts', 'contactsHistory', 'touchpoints']);
     expect(topicConfig(TOPIC_SPECS.contacts)).toContainEqual({ name: 'cleanup.policy', value: 'compact' });
     expect(topicConfig(TOPIC_SPECS.appointments)).toContainEqual({ name: 'cleanup.policy', value: 'delete' });
   });

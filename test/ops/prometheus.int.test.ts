@@ -286,9 +286,13 @@ describe.skipIf(!available)('Prometheus scraping a running pipeline', () => {
     }
   });
 
-  it('sees one ready member in each consumer group', async () => {
+  it('sees one ready member in each consumer group, both lanes', async () => {
     const ready = await query('sum by (group) (acme_sync_consumer_runner_ready)');
-    expect(Object.fromEntries(ready.map((s) => [s.metric.group, Number(s.value[1])]))).toEqual({ [`${stack.id}.calendar`]: 1, [`${stack.id}.touchpoints`]: 1, [`${stack.id}.writeback`]: 1 });
+    expect(Object.fromEntries(ready.map((s) => [s.metric.group, Number(s.value[1])]))).toEqual({
+      [`${stack.id}.calendar`]: 1, [`${stack.id}.touchpoints`]: 1, [`${stack.id}.writeback`]: 1,
+      // The history lane's groups (issue 17).
+      [`${stack.id}.calendar.history`]: 1, [`${stack.id}.touchpoints.history`]: 1,
+    });
   });
 
   it('loads every alert rule and evaluates each without an error', async () => {

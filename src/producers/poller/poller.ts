@@ -15,6 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { AcmeClient } from '../../acme/client.js';
+import { historyClient, type RateBudget } from '../../acme/rate-budget.js';
 import type { AcmeObjectType } from '../../acme/types.js';
 import { toAcmeSyncError } from '../../errors/index.js';
 import type { Logger } from '../../logger.js';
@@ -24,6 +25,7 @@ import type { Tenant } from '../../tenants/types.js';
 import type { Source } from '../../transforms/types.js';
 import type { EventPublisher } from '../publisher.js';
 import { createCursorStore, type CursorStore } from './cursor-store.js';
+import { hasQueuedBackfill, tryHistoryLock } from './history-lock.js';
 import { syncCollection, type PageDone } from './sync.js';
 import type { DeadLetterWriter } from '../../dlq/dead-letters.js';
 import promClient from 'prom-client';
@@ -37,6 +39,13 @@ export interface PollerDeps {
   publisher: EventPublisher;
   clientFor: (tenantId: string) => AcmeClient;
   cursors?: CursorStore;
+  /**
+   * Connections that hold tenants' history locks for a pass (src/producers/poller/history-lock.ts):
+   * a pool apart from `pool`, so held locks can never take every connection the passes need. Default: `pool`.
+   */
+  lockPool?: pg.Pool;
+  /** Acme's rate budget: reconciliation (history) leaves the live reserve alone; polls are live (src/acme/rate-budget.ts). */
+  rateBudget?: RateBudget;
   now?: () => number;
   logger?: Logger;
   metrics?: Registry;
@@ -54,7 +63,8 @@ export interface PollerDeps {
 export interface PassResult {
   tenantId: string;
   source: Source;
-  skipped?: 'paused' | 'unknown' | 'busy';
+  /** backfilling: a backfill of the tenant is queued or running; it reads the history, the pass would read it twice. */
+  skipped?: 'paused' | 'unknown' | 'busy' | 'backfilling';
   records: number;
   pages: number;
   byType: Partial<Record<AcmeObjectType, number>>;
@@ -99,6 +109,14 @@ export function createPoller(deps: PollerDeps): Poller {
     if (tenant.status !== 'active') return { ...result, skipped: 'paused' };
     const key = `${tenantId}:${source}`;
     if (running.has(key)) return { ...result, skipped: 'busy' };
+    // One reader of a tenant's history at a time (issue 17): a shared hold for the pass,
+    // which a backfill (exclusive) waits for; none while a backfill is queued or running.
+    const lock = await tryHistoryLock(deps.lockPool ?? deps.pool, tenantId, 'shared');
+    if (lock === undefined) return { ...result, skipped: 'backfilling' };
+    if (await hasQueuedBackfill(lock.client, tenantId).catch(async (err: unknown) => { await lock.release(); throw err; })) {
+      await lock.release();
+      return { ...result, skipped: 'backfilling' };
+    }
     running.add(key);
     const startedAt = new Date(now()).toISOString();
     const correlationId = `${source.toLowerCase()}:${randomUUID()}`;
@@ -113,7 +131,7 @@ export function createPoller(deps: PollerDeps): Poller {
           if (source === 'POLL') await cursors.advance(tenantId, type, page.maxUpdatedAt);
         };
         const r = await syncCollection({
-          client: deps.clientFor(tenantId), tenantId, type, since, source, publisher: deps.publisher, tenants: deps.tenants,
+          client: source === 'RECONCILE' ? historyClient(deps.clientFor(tenantId), deps.rateBudget) : deps.clientFor(tenantId), tenantId, type, since, source, publisher: deps.publisher, tenants: deps.tenants,
           now, pageSize: deps.pageSize, correlationId, logger: deps.logger, onPage, ...(deps.deadLetters ? { deadLetters: deps.deadLetters } : {}),
         });
         if (source === 'RECONCILE') await cursors.markReconciled(tenantId, type, startedAt);
@@ -130,6 +148,7 @@ export function createPoller(deps: PollerDeps): Poller {
       return { ...result, error: `${e.code}: ${e.message}` };
     } finally {
       running.delete(key);
+      await lock.release();
     }
   }
 

@@ -41,7 +41,8 @@ interface SyncStatus {
   errors: { at: string; source: string; message: string }[];
 }
 interface BackfillProgress {
-  status: 'running' | 'succeeded' | 'failed';
+  status: 'queued' | 'running' | 'succeeded' | 'failed';
+  queuePosition?: number | null;
   pages: number;
   records: number;
   byType?: Record<string, number>;
@@ -410,7 +411,11 @@ function renderBackfill(p: BackfillProgress): void {
   $('backfill-progress').hidden = false;
   const bar = progressBar('backfill-bar');
   const parts = Object.entries(p.byType || {}).map(([type, n]) => type + ' ' + n).join(', ');
-  if (p.status === 'running') {
+  if (p.status === 'queued') {
+    bar.removeAttribute('value');
+    // Onboarding at scale (issue 17): a few backfills run at once, the others wait their turn.
+    $('backfill-text').textContent = 'Queued: ' + (p.queuePosition ? 'number ' + p.queuePosition + ' in line' : 'waiting') + ' for a free backfill slot; live changes are synced meanwhile.';
+  } else if (p.status === 'running') {
     bar.removeAttribute('value');
     $('backfill-text').textContent = 'Running: ' + p.pages + ' pages, ' + p.records + ' records' + (parts ? ' (' + parts + ')' : '') + '.';
   } else {
@@ -426,7 +431,7 @@ function watchBackfill(): void {
     const res = await api<BackfillProgress>('GET', tenantPath('/backfill'));
     if (!res.ok) return;
     renderBackfill(res.data);
-    if (res.data.status !== 'running') {
+    if (res.data.status !== 'running' && res.data.status !== 'queued') {
       clearInterval(state.backfillTimer);
       announce(res.data.status === 'succeeded' ? 'Backfill done: ' + res.data.records + ' records.' : 'Backfill failed: ' + (res.data.error || 'unknown error'));
       await refreshStatus();
