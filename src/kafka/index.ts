@@ -102,6 +102,10 @@ async function waitForLeaders(admin: Admin, topics: string[]): Promise<void> {
       const { topics: metadata } = await admin.fetchTopicMetadata({ topics });
       const leaderless = metadata.filter((t) => t.partitions.length === 0 || t.partitions.some((p) => p.leader < 0));
       if (leaderless.length > 0) throw new TransientError(`Topics without leaders yet: ${leaderless.map((t) => t.name).join(', ')}`, { code: ERROR_CODES.KAFKA_UNAVAILABLE });
+      // A KRaft broker names a partition's leader in its metadata a moment before that leader
+      // serves it: ListOffsets then answers NOT_LEADER_OR_FOLLOWER (seen in the publisher test
+      // right after start-up). A topic is ready when its offsets can be read.
+      await Promise.all(topics.map((topic) => admin.fetchTopicOffsets(topic)));
     },
     { retries: Infinity, initialDelayMs: 50, maxDelayMs: 1_000, deadlineMs: 30_000, isRetriable: (err) => isRetriable(err) || (err as { type?: string }).type === 'UNKNOWN_TOPIC_OR_PARTITION' },
   );
