@@ -10,7 +10,11 @@
 import type { FastifyBaseLogger, FastifyReply } from 'fastify';
 import { AcmeSyncError, ERROR_CODES, TransientError, isRetriable, type ErrorCode } from '../../errors/index.js';
 
-const STATUS: Readonly<Partial<Record<ErrorCode, number>>> = {
+/**
+ * Every code has a deliberate answer (a test holds the table complete): a code added
+ * without one would fall back to 500, which reads as our bug and pages nobody useful.
+ */
+export const STATUS: Readonly<Record<ErrorCode, number>> = {
   [ERROR_CODES.VALIDATION_FAILED]: 400,
   [ERROR_CODES.DECODE_FAILED]: 400,
   [ERROR_CODES.SIGNATURE_INVALID]: 401,
@@ -30,6 +34,27 @@ const STATUS: Readonly<Partial<Record<ErrorCode, number>>> = {
   [ERROR_CODES.REGISTRY_UNAVAILABLE]: 503,
   [ERROR_CODES.DATABASE_UNAVAILABLE]: 503,
   [ERROR_CODES.DEADLINE_EXCEEDED]: 503,
+  // The tenant's Acme URL is refused (outside the allow-list, a non-public address, a
+  // redirect: docs/SECURITY.md) or our master keys cannot open its secrets: configuration
+  // an operator or the tenant fixes, after which Acme's retry delivers.
+  [ERROR_CODES.ACME_ADDRESS_REFUSED]: 503,
+  [ERROR_CODES.ACME_REDIRECT]: 503,
+  [ERROR_CODES.SECRET_UNREADABLE]: 503,
+  [ERROR_CODES.ACME_WRITE_FORBIDDEN]: 503,
+  // A record's own fault: retrying the same bytes cannot help (the edge keeps such
+  // deliveries in the DLQ and answers 200 before it gets here; these are the fallback).
+  [ERROR_CODES.UNKNOWN_CONTACT]: 422,
+  [ERROR_CODES.DATABASE_DATA_REJECTED]: 422,
+  [ERROR_CODES.DATABASE_CONSTRAINT_VIOLATED]: 422,
+  [ERROR_CODES.ACME_VALIDATION_FAILED]: 422,
+  [ERROR_CODES.OPERATOR_SKIPPED]: 422,
+  [ERROR_CODES.ACME_CONFLICT]: 409,
+  // Our bugs and broken deployments: 500, and Acme's retries deliver after the fix.
+  [ERROR_CODES.INTERNAL]: 500,
+  [ERROR_CODES.CONFIG_INVALID]: 500,
+  [ERROR_CODES.DATABASE_QUERY_INVALID]: 500,
+  [ERROR_CODES.SCHEMA_INCOMPATIBLE]: 500,
+  [ERROR_CODES.STACK_FAILED]: 500,
 };
 
 /** Retry-After when the failing side did not say (seconds). */
@@ -61,7 +86,7 @@ function frameworkStatus(err: unknown): number | undefined {
 }
 
 export function httpStatusOf(err: unknown): number {
-  if (err instanceof AcmeSyncError) return STATUS[err.code] ?? (err.retriable ? 503 : 500);
+  if (err instanceof AcmeSyncError) return STATUS[err.code];
   return frameworkStatus(err) ?? (isRetriable(err) ? 503 : 500);
 }
 
@@ -69,7 +94,8 @@ export function webhookOutcomeOf(err: unknown): WebhookOutcome {
   if (err instanceof AcmeSyncError) {
     if (err.code === ERROR_CODES.SIGNATURE_INVALID) return err.context.reason === 'stale' ? 'stale' : 'bad_signature';
     const status = httpStatusOf(err);
-    return OUTCOME[err.code] ?? (status === 503 ? 'unavailable' : 'error');
+    // A request's fault without an outcome of its own counts as malformed; `error` is kept for our bugs.
+    return OUTCOME[err.code] ?? (status === 503 ? 'unavailable' : status < 500 ? 'malformed' : 'error');
   }
   const status = httpStatusOf(err);
   if (status === 415) return 'unsupported';
