@@ -38,7 +38,7 @@ export interface RunnerDrainOptions {
 }
 
 /** Acme is never called: every user and contact is already in PostgreSQL (a call fails the record, and the bench counts it). */
-function benchAcme(): { acme: (tenantId: string) => AcmeReader; acmeCalls: () => number } {
+export function benchAcme(): { acme: (tenantId: string) => AcmeReader; acmeCalls: () => number } {
   let calls = 0;
   const reader: AcmeReader = {
     async get(type, id) {
