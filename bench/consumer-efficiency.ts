@@ -61,15 +61,15 @@ async function measureFlow(stack: IsolatedStack, o: BenchOptions, flow: FlowName
     if (v.kind === 'client') {
       const input = { topics: [topic], expected: limit ?? expected, mode: v.mode, codec: stack.codec, groupId: `${stack.id}.bench.${v.client}.${v.mode}.${++n}` };
       const r: ClientDrain = v.client === 'kafkajs' ? await drainKafkajs(stack.kafka, input) : await drainPlatformatic(stack.config.KAFKA_BROKERS, input);
-      return { rate: r.eventsPerSec, cpu: r.cpuUsPerEvent, batch: NaN, written: NaN, skipped: NaN, dlq: NaN };
+      return { rate: r.eventsPerSec, cpu: r.cpuUsPerEvent, batch: NaN, written: NaN, skipped: NaN, dlq: NaN, lockWaitMs: NaN };
     }
     if (v.kind === 'runner') {
       const r = await drainWithRunner(stack, flow, limit === undefined ? {} : { limit });
       batchSize = r.recordsPerBatch;
-      return { rate: r.eventsPerSec, cpu: r.cpuUsPerEvent, batch: r.recordsPerBatch, written: r.written, skipped: r.skipped, dlq: r.dlq };
+      return { rate: r.eventsPerSec, cpu: r.cpuUsPerEvent, batch: r.recordsPerBatch, written: r.written, skipped: r.skipped, dlq: r.dlq, lockWaitMs: r.lockWaitMs };
     }
     const r = await drainDatabaseAlone(stack, data, flow, { batchSize, ...(limit === undefined ? {} : { limit }) });
-    return { rate: r.eventsPerSec, cpu: r.cpuUsPerEvent, batch: batchSize, written: NaN, skipped: NaN, dlq: NaN };
+    return { rate: r.eventsPerSec, cpu: r.cpuUsPerEvent, batch: batchSize, written: NaN, skipped: NaN, dlq: NaN, lockWaitMs: r.lockWaitMs };
   };
   const { summaries, order } = await interleave(o.reps, variants, (v, rep) => {
     o.log(`  ${flow}: round ${rep + 1}, ${v.label}`);
@@ -80,8 +80,8 @@ async function measureFlow(stack: IsolatedStack, o: BenchOptions, flow: FlowName
   const rows: Row[] = variants.map((v, i) => {
     const s = summaries[i]!;
     const extra = v.kind === 'runner'
-      ? `${num(s.batch.median)} records/batch; written ${num(s.written.median)}, skipped ${num(s.skipped.median)}, DLQ ${num(s.dlq.median)}`
-      : v.kind === 'db' ? `${num(s.batch.median)} events per batch (the runner's), 3 partitions at a time` : undefined;
+      ? `${num(s.batch.median)} records/batch; written ${num(s.written.median)}, skipped ${num(s.skipped.median)}, DLQ ${num(s.dlq.median)}; lock waits ${fmt(s.lockWaitMs)} backend-ms`
+      : v.kind === 'db' ? `${num(s.batch.median)} events per batch (the runner's), 3 partitions at a time; lock waits ${fmt(s.lockWaitMs)} backend-ms` : undefined;
     return { variant: v.label, rate: s.rate, cpu: s.cpu, ...(extra ? { extra } : {}) };
   });
   o.log(`  ${flow}: physical limit (Kafka ConsumerPerformance on ${topic})`);
@@ -142,6 +142,7 @@ export const consumerEfficiency: Benchmark = {
             `${ratio(m.pipeline.rate.median, m.db.rate.median)} of database-alone (the runner's per-batch SQL) — target ≥ ${TARGET_OF_DB_ALONE}: ${ofDb.verdict}; ` +
             `CPU ${num(m.pipeline.cpu.median, 1)} µs/event = ${Number.isFinite(cpu.ratio) ? cpu.ratio.toFixed(2) : 'n/a'} × (decode-only ${num(m.decode.cpu.median, 1)} + database-alone ${num(m.db.cpu.median, 1)}) — target ≤ ${TARGET_CPU_OF_PARTS}: ${cpu.verdict}; ` +
             `${ofLimit.toFixed(2)} of the broker's physical limit (${num(m.perf.rate.median)} events/s${limitNote ? `; ${limitNote}, so the tool did not reach the broker's ceiling at this size` : ''}).`,
+          `${flow} lock waits (pg_locks sampled every 20 ms, backends of this schema waiting for a lock, in backend-ms per drain): through the runner ${num(m.pipeline.lockWaitMs.median)}, database alone ${num(m.db.lockWaitMs.median)} — the same SQL, so a difference is waiting the runner adds (before the outbox it holds its row locks across the Kafka produce; issue 14: compare before and after).`,
           `${flow} order: ${m.order}.`,
         );
         o.figures.set(`consumers.${flow}.eventsPerSec`, m.pipeline.rate.median);

@@ -34,6 +34,7 @@ import type { Dataset } from './dataset.js';
 import { benchAcme, type FlowName } from './runner-drain.js';
 import { resetFlowState } from './seed.js';
 import type { IsolatedStack } from './stack.js';
+import { sampleLockWaits } from './lock-waits.js';
 import { startMeter } from './stats.js';
 
 export interface DbAloneResult {
@@ -41,6 +42,8 @@ export interface DbAloneResult {
   seconds: number;
   eventsPerSec: number;
   cpuUsPerEvent: number;
+  /** Backend-ms this schema's transactions waited for locks (sampled pg_locks). */
+  lockWaitMs: number;
 }
 
 const KIND: Record<FlowName, 'appointments' | 'activities'> = { calendar: 'appointments', touchpoints: 'activities' };
@@ -118,11 +121,13 @@ export async function drainDatabaseAlone(stack: IsolatedStack, data: Dataset, fl
   };
   const groupId = `${stack.id}.bench.db-alone.${flowName}.${++runs}`;
   const batchSize = Math.max(1, Math.round(options.batchSize));
+  const locks = sampleLockWaits(stack.config.DATABASE_URL, stack.config.DATABASE_SCHEMA);
   const meter = startMeter();
   await Promise.all(lanes.map(async (lane, partition) => {
     const ref: PartitionRef = { groupId, topic, partition };
     for (let i = 0; i < lane.length; i += batchSize) await applyBatch(stack.pool, flow, ctx, groupId, ref, lane.slice(i, i + batchSize));
   }));
   const { wallMs, cpuUs } = meter.stop();
-  return { events: items.length, seconds: wallMs / 1000, eventsPerSec: items.length / (wallMs / 1000), cpuUsPerEvent: cpuUs / items.length };
+  const { waitMs } = await locks.stop();
+  return { events: items.length, seconds: wallMs / 1000, eventsPerSec: items.length / (wallMs / 1000), cpuUsPerEvent: cpuUs / items.length, lockWaitMs: waitMs };
 }
