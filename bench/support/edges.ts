@@ -1,25 +1,21 @@
 /**
- * The two edges under load:
- *  - the real one, createEdge (src/processes/edge.ts): verify, map to
- *    Avro, publish through the batching publisher, answer after Kafka acknowledged;
- *  - the same route without Kafka: edge-server takes no publisher from outside, so
- *    this builds the same fastify app around the real webhook plugin
- *    (createWebhookPlugin, the real tenant cache and signature check) with a
- *    publisher that resolves at once — only the Kafka write (and the Avro encode the
- *    publisher does) is skipped.
+ * The two edges under load, both built by the same `createEdge` (src/processes/edge.ts):
+ *  - the real one: verify, map to Avro, publish through the batching publisher over
+ *    the idempotent producer, answer after Kafka acknowledged (acks=all);
+ *  - the "Kafka write off" baseline: the same app with an injected publisher
+ *    (`eventPublisher`) — the project's own batching publisher (Avro encode, headers,
+ *    metrics) over a producer that acknowledges at once without a request to Kafka,
+ *    with linger 0 (nothing to gather when the acknowledgement is free). Only the
+ *    Kafka round trip differs (issue 14: the old baseline was a hand-built fastify app).
  */
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import type { Producer, RecordMetadata } from 'kafkajs';
 import { loadConfig, type Config } from '../../src/config/index.js';
-import { createPool } from '../../src/db/index.js';
 import { createLogger } from '../../src/logger.js';
-import { createMetricsRegistry } from '../../src/metrics/index.js';
+import { createMetricsRegistry, type Registry } from '../../src/metrics/index.js';
 import { createEdge } from '../../src/processes/edge.js';
-import type { EventPublisher } from '../../src/producers/publisher.js';
-import { replyWithError } from '../../src/producers/webhooks/http-errors.js';
-import { createWebhookPlugin, type ObjectFetcher } from '../../src/producers/webhooks/route.js';
-import { createTenantCache } from '../../src/producers/webhooks/tenant-cache.js';
-import { createTenantRepository } from '../../src/tenants/repository.js';
-import { createSecretBox } from '../../src/tenants/secret-box.js';
+import { createEventPublisher } from '../../src/producers/publisher.js';
+import type { ObjectFetcher } from '../../src/producers/webhooks/route.js';
 import type { IsolatedStack } from './stack.js';
 
 export interface RunningEdge {
@@ -46,30 +42,21 @@ async function listening(app: FastifyInstance): Promise<RunningEdge> {
   return { url, app, close: () => app.close() };
 }
 
-export async function startKafkaEdge(stack: IsolatedStack, lingerMs: number): Promise<RunningEdge> {
+/** kafkajs' Producer as the publisher uses it (sendBatch only), acknowledging every batch at once. */
+export function acknowledgingProducer(): Producer {
+  const sendBatch = async (): Promise<RecordMetadata[]> => [];
+  return { sendBatch } as unknown as Producer;
+}
+
+async function startEdge(stack: IsolatedStack, kafkaWrite: boolean, lingerMs: number): Promise<RunningEdge> {
   const config = configWith(stack, { PRODUCER_LINGER_MS: String(lingerMs) });
+  const metrics: Registry = createMetricsRegistry({ service: 'bench-edge', collectDefault: false });
   const app = await createEdge({
-    config, logger: createLogger({ level: 'error', name: 'bench-edge' }), runtime: { ...stack, config },
-    metrics: createMetricsRegistry({ service: 'bench-edge', collectDefault: false }), fetchObject: noFetch,
+    config, logger: createLogger({ level: 'error', name: 'bench-edge' }), runtime: { ...stack, config }, metrics, fetchObject: noFetch,
+    ...(kafkaWrite ? {} : { eventPublisher: createEventPublisher({ producer: acknowledgingProducer(), codec: stack.codec, topics: stack.topics, lingerMs: 0, metrics }) }),
   });
   return listening(app);
 }
 
-export async function startNoKafkaEdge(stack: IsolatedStack): Promise<RunningEdge> {
-  const config = configWith(stack, {});
-  const logger = createLogger({ level: 'error', name: 'bench-edge-no-kafka' });
-  const pool = createPool({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, poolMax: 4 });
-  const tenants = createTenantRepository(pool, createSecretBox(config.MASTER_KEYS));
-  const publisher: EventPublisher = { publish: async () => undefined, close: async () => undefined };
-  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), return503OnClosing: true });
-  app.setErrorHandler((err, request, reply) => replyWithError(reply, err, request.log));
-  await app.register(createWebhookPlugin({
-    tenants: createTenantCache({ load: (id) => tenants.getWithSecrets(id) }), publisher, fetchObject: noFetch,
-    metrics: createMetricsRegistry({ service: 'bench-edge-no-kafka', collectDefault: false }), maxBodyBytes: config.WEBHOOK_MAX_BODY_BYTES, toleranceSeconds: config.WEBHOOK_TOLERANCE_SECONDS,
-    // The benchmark sends only valid deliveries; a dead letter here would be a bug in it.
-    deadLetters: { write: async () => { throw new Error('bench sent an unprocessable webhook'); } },
-  }));
-  app.addHook('onClose', async () => pool.end());
-  await app.ready();
-  return listening(app);
-}
+export const startKafkaEdge = (stack: IsolatedStack, lingerMs: number): Promise<RunningEdge> => startEdge(stack, true, lingerMs);
+export const startNoKafkaEdge = (stack: IsolatedStack): Promise<RunningEdge> => startEdge(stack, false, 0);

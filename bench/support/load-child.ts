@@ -30,6 +30,8 @@ export interface OpenResult {
   rate: number;
   /** [appointment ID, send time epoch ms, ack latency ms] of every 2xx answer. */
   acked: [string, number, number][];
+  /** Epoch ms of the last request sent (the end of the load; answers may come later). */
+  lastSentAt: number;
 }
 
 async function closed(job: Extract<LoadJob, { mode: 'closed' }>): Promise<ClosedResult> {
@@ -60,10 +62,12 @@ async function open(job: Extract<LoadJob, { mode: 'open' }>): Promise<OpenResult
   const acked: [string, number, number][] = [];
   let sent = 0;
   let failed = 0;
+  let lastSentAt = NaN;
   const inFlight = new Set<Promise<void>>();
   const send = () => {
     const w = next();
     const sentAt = Date.now();
+    lastSentAt = sentAt;
     const t0 = performance.now();
     sent++;
     const p = new Promise<void>((resolve) => {
@@ -99,7 +103,7 @@ async function open(job: Extract<LoadJob, { mode: 'open' }>): Promise<OpenResult
   const elapsed = (performance.now() - started) / 1000;
   await Promise.all([...inFlight]);
   agent.destroy();
-  return { sent, ok: acked.length, failed, rate: sent / elapsed, acked };
+  return { sent, ok: acked.length, failed, rate: sent / elapsed, acked, lastSentAt };
 }
 
 const job = JSON.parse(process.argv[2] ?? '{}') as LoadJob;

@@ -13,6 +13,7 @@ import { createConsumers, flowInputs, type FlowName as AnyFlow } from '../../src
 import { highWatermarks, total, waitForStored } from './drain.js';
 import { resetFlowState } from './seed.js';
 import type { IsolatedStack } from './stack.js';
+import { sampleLockWaits } from './lock-waits.js';
 import { startMeter } from './stats.js';
 
 /** The flows the benchmarks measure (write-back calls Acme: not a consumer benchmark). */
@@ -28,6 +29,8 @@ export interface RunnerDrain {
   written: number;
   skipped: number;
   dlq: number;
+  /** Backend-ms this schema's transactions waited for locks during the drain (sampled pg_locks). */
+  lockWaitMs: number;
 }
 
 export interface RunnerDrainOptions {
@@ -38,7 +41,7 @@ export interface RunnerDrainOptions {
 }
 
 /** Acme is never called: every user and contact is already in PostgreSQL (a call fails the record, and the bench counts it). */
-function benchAcme(): { acme: (tenantId: string) => AcmeReader; acmeCalls: () => number } {
+export function benchAcme(): { acme: (tenantId: string) => AcmeReader; acmeCalls: () => number } {
   let calls = 0;
   const reader: AcmeReader = {
     async get(type, id) {
@@ -77,14 +80,16 @@ export async function drainWithRunner(stack: IsolatedStack, flowName: FlowName, 
   });
   const runner = app.consumerRunners[0]!;
   try {
+    const locks = sampleLockWaits(stack.config.DATABASE_URL, stack.config.DATABASE_SCHEMA);
     const meter = startMeter();
     await Promise.race([waitForStored(stack.pool, [groupId], marks, target, { pollMs: 25 }), runner.done.then(() => Promise.reject(new Error('runner stopped')))]);
     const { wallMs, cpuUs } = meter.stop();
+    const { waitMs } = await locks.stop();
     const batches = await metricValue(metrics, 'acme_sync_consumer_batch_seconds', '_count');
     const records = (outcome: string) => metricValue(metrics, 'acme_sync_consumer_records_total', '', ['outcome', outcome]);
     return {
       events: target, seconds: wallMs / 1000, eventsPerSec: target / (wallMs / 1000), cpuUsPerEvent: cpuUs / target,
-      recordsPerBatch: batches > 0 ? target / batches : NaN, written: await records('written'), skipped: await records('skipped'), dlq: await records('dlq'),
+      recordsPerBatch: batches > 0 ? target / batches : NaN, written: await records('written'), skipped: await records('skipped'), dlq: await records('dlq'), lockWaitMs: waitMs,
     };
   } finally {
     await app.close().catch(() => undefined);

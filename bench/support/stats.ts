@@ -63,3 +63,53 @@ export function startMeter(): { stop(): { wallMs: number; cpuUs: number } } {
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Repetitions of several variants, interleaved (issue 14): a warm-up of each, then
+ * `reps` rounds that run every variant once in the given order (A B A B …, never all
+ * of A then all of B), so a drift of the machine (another process, a compaction, GC
+ * of the broker) falls on every variant alike. Returns each variant's summaries and
+ * the order the runs happened in, for the report.
+ */
+export async function interleave<V, T extends Record<string, number>>(
+  reps: number,
+  variants: readonly V[],
+  run: (variant: V, rep: number) => Promise<T>,
+  warmup?: (variant: V) => Promise<unknown>,
+): Promise<{ summaries: { [K in keyof T]: Summary }[]; order: { variant: number; rep: number }[] }> {
+  if (warmup) for (const v of variants) await warmup(v);
+  const runs: T[][] = variants.map(() => []);
+  const order: { variant: number; rep: number }[] = [];
+  for (let rep = 0; rep < reps; rep++) {
+    for (const [i, v] of variants.entries()) {
+      runs[i]!.push(await run(v, rep));
+      order.push({ variant: i, rep });
+    }
+  }
+  const summaries = runs.map((rs) => {
+    const keys = Object.keys(rs[0] ?? {}) as (keyof T)[];
+    return Object.fromEntries(keys.map((k) => [k, summarize(rs.map((r) => r[k]))])) as { [K in keyof T]: Summary };
+  });
+  return { summaries, order };
+}
+
+/**
+ * A target stated as a ratio against a baseline: a variant that does MORE work than its
+ * baseline cannot be faster than it, so a ratio above 1 says the baseline measured
+ * something else (noise, a different setup) — INVALID, not MET (issue 14: 1.31 was
+ * reported as MET).
+ */
+export function judgeRatio(value: number, baseline: number, target: number, baselineName: string): { ratio: number; verdict: string } {
+  const r = value / baseline;
+  if (!Number.isFinite(r)) return { ratio: r, verdict: 'INVALID (no baseline figure)' };
+  if (r > 1) return { ratio: r, verdict: `INVALID (${r.toFixed(2)} > 1: the ${baselineName} baseline was slower than the work it bounds, so it does not measure the ceiling)` };
+  return { ratio: r, verdict: r >= target ? 'MET' : 'MISSED' };
+}
+
+/** The same for a cost (lower is better): a variant doing more work than its baseline cannot cost less. */
+export function judgeCostRatio(value: number, baseline: number, maxRatio: number, baselineName: string): { ratio: number; verdict: string } {
+  const r = value / baseline;
+  if (!Number.isFinite(r)) return { ratio: r, verdict: 'INVALID (no baseline figure)' };
+  if (r < 1) return { ratio: r, verdict: `INVALID (${r.toFixed(2)} < 1: the ${baselineName} baseline cost more than the work it is part of)` };
+  return { ratio: r, verdict: r <= maxRatio ? 'MET' : 'MISSED' };
+}

@@ -9,7 +9,7 @@ import { bootstrap } from '../bootstrap.js';
 import { createEdgeServer, type EdgeServerOptions } from '../producers/edge-server.js';
 import type { ProcessOptions } from './plugins.js';
 
-export type EdgeOptions = ProcessOptions & Partial<Pick<EdgeServerOptions, 'now' | 'fetchObject' | 'publisher' | 'tenantCacheTtlMs' | 'readinessTimeoutMs'>>;
+export type EdgeOptions = ProcessOptions & Partial<Pick<EdgeServerOptions, 'now' | 'fetchObject' | 'publisher' | 'eventPublisher' | 'tenantCacheTtlMs' | 'readinessTimeoutMs'>>;
 
 export async function createEdge(options: EdgeOptions): Promise<FastifyInstance> {
   const { runtime: shared, ...rest } = options;

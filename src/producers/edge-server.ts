@@ -33,7 +33,7 @@ import { metricsPlugin, producerPlugin, publisherPlugin, runtimePlugin } from '.
 import type { AvroCodec } from '../registry/index.js';
 import { createTenantRepository, type TenantRepository } from '../tenants/repository.js';
 import { createSecretBox } from '../tenants/secret-box.js';
-import type { PublisherOptions } from './publisher.js';
+import type { EventPublisher, PublisherOptions } from './publisher.js';
 import { createDeadLetterWriter } from '../dlq/dead-letters.js';
 import { replyWithError } from './webhooks/http-errors.js';
 import { createWebhookPlugin, type ObjectFetcher } from './webhooks/route.js';
@@ -65,6 +65,12 @@ export interface EdgeServerOptions {
   /** How thin payloads are fetched. Default: an AcmeClient per tenant. */
   fetchObject?: ObjectFetcher;
   publisher?: Partial<Pick<PublisherOptions, 'ackTimeoutMs' | 'maxBatch' | 'onBatch'>>;
+  /**
+   * Replaces the batching publisher over the producer (closed with the app). Default: none.
+   * For the benchmark's "Kafka write off" baseline: the same app with a publisher that
+   * acknowledges without Kafka, so the comparison differs in the Kafka write only (issue 14).
+   */
+  eventPublisher?: EventPublisher;
   /** Default: config.EDGE_TENANT_CACHE_TTL_MS. */
   tenantCacheTtlMs?: number;
   readinessTimeoutMs?: number;
@@ -102,6 +108,12 @@ function edgePublisherOptions(app: FastifyInstance, options: EdgeServerOptions) 
     },
   };
 }
+
+const injectedPublisher = (publisher: EventPublisher) =>
+  fp(async (app) => {
+    app.decorate('eventPublisher', publisher);
+    app.addHook('onClose', async () => publisher.close());
+  });
 
 const healthPlugin = (options: EdgeServerOptions, kafka: Kafka) =>
   fp(async (app) => {
@@ -172,7 +184,8 @@ export async function createEdgeServer(options: EdgeServerOptions): Promise<Fast
   await app.register(runtimePlugin, { options: { ...options, runtime: { config, codec, topics, kafka, pool: app.pgPool } } });
   await app.register(metricsPlugin, { registry: options.metrics ?? createMetricsRegistry({ service: 'acme-sync-edge' }) });
   await app.register(producerPlugin, { logger: options.logger, startupWaitMs: STARTUP_CONNECT_WAIT_MS });
-  await app.register(publisherPlugin, edgePublisherOptions(app, options));
+  if (options.eventPublisher) await app.register(injectedPublisher(options.eventPublisher));
+  else await app.register(publisherPlugin, edgePublisherOptions(app, options));
   await app.register(healthPlugin(options, kafka));
   await app.register(
     createWebhookPlugin({
