@@ -18,6 +18,7 @@ import type { Registry } from '../metrics/index.js';
 import type { TenantRepository } from '../tenants/repository.js';
 import type { RetryOptions } from '../retry/index.js';
 import type { AdminServices } from './context.js';
+import { activityRoutes } from './activity-routes.js';
 import { dlqRoutes, type AdminDlqDeps } from './dlq-routes.js';
 import { installErrorHandler, sendError } from './errors.js';
 import { createOAuthStateStore } from './oauth-states.js';
@@ -150,6 +151,7 @@ export function installAdmin(app: FastifyInstance, deps: AdminDeps): void {
     await admin.register(oauthLinkRoutes);
     await admin.register(statusRoutes);
     await admin.register(dlqRoutes(deps.dlq));
+    await admin.register(activityRoutes);
   }, { prefix: '/admin' });
 
   app.register(async (root) => {
