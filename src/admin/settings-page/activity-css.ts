@@ -5,7 +5,8 @@
  * bar's tooltip, so colour is never the only cue (WCAG 1.4.1).
  */
 export const ACTIVITY_CSS = String.raw`
-#activity-error:empty { display: none; }
+/* An empty error line shows nothing (its ⚠ comes from ::before). */
+#activity-error:empty, #tp-error:empty { display: none; }
 figure { margin: 0 0 1rem; }
 figcaption { font-weight: 600; margin-bottom: .25rem; }
 .chart-host { background: var(--bg); border: 1px solid var(--line); border-radius: .375rem; padding: .5rem; }

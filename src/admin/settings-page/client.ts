@@ -8,7 +8,7 @@
  */
 import { readFile } from 'node:fs/promises';
 
-export type BrowserModule = 'settings' | 'activity';
+export type BrowserModule = 'settings' | 'activity' | 'charts' | 'touchpoints';
 const scripts = new Map<BrowserModule, Promise<string>>();
 
 async function emitted(name: BrowserModule): Promise<string | undefined> {

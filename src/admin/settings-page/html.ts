@@ -86,6 +86,7 @@ export const SETTINGS_HTML = String.raw`<!doctype html>
     <div id="chart-dlq" class="chart-host" data-title="Dead-letter records per day"></div>
   </figure>
   <div class="actions"><button type="button" id="activity-refresh" class="secondary">Refresh activity</button></div>
+  <p><a href="/touchpoints">Touch-points per user and day</a></p>
 </section>
 
 <section id="mapping" aria-labelledby="mapping-h">
