@@ -252,7 +252,7 @@ describe('the settings page in Chromium', () => {
       if (el.name !== 'Skip to content') expect(el.outline, el.name).toBe('solid');
     }
     expect(reached).toEqual([
-      'Skip to content', 'sign-out', 'api-key', 'Save and activate', 'pause', 'refresh', 'activity-refresh',
+      'Skip to content', 'sign-out', 'api-key', 'Save and activate', 'pause', 'refresh', 'activity-refresh', 'Touch-points per user and day',
       'time-zone', 'title-template', 'email-types', 'phone-types', 'overrides', 'Save mapping',
       'backfill-since', 'Start backfill',
       // The paged DLQ list (issue 16); its Newer/Older buttons are disabled with no entries.
