@@ -79,8 +79,8 @@ export const CHANNELS: Readonly<Record<TopicKind, ChannelContract>> = {
     title: 'Dead-letter queue', keyTemplate: null, keyExample: 'tenant-a:apt_123',
     keyDoc: 'The ORIGINAL record\'s key (`tenant_id:acme_id` for input records); for a dead letter of the edge or poller `tenant_id:acme_id-or-webhook-id`.', headers: 'dlq',
     publishedBy: ['consumers (a record no retry can fix)', 'edge (a signed webhook that breaks the validation contract)', 'polling (an Acme object that breaks it)'],
-    consumedBy: [{ who: '`acme-sync dlq list | replay`, the settings page (through the dlq_entries index)' }],
-    ordering: 'Per source partition in the order the records failed. One DLQ record per record version and reason (idempotent through the dlq_entries index).',
+    consumedBy: [{ who: '`acme-sync dlq list | replay`, the settings page (through the `dlq_entries` index)' }],
+    ordering: 'Per source partition in the order the records failed. One DLQ record per record version and reason (idempotent through the `dlq_entries` index).',
   },
 };
 
