@@ -33,6 +33,7 @@ import { stackDown, stackStatus, stackUp } from './stack/index.js';
 import { CACHE, ROOT } from './stack/settings.js';
 import { portProblems } from './demo/ports.js';
 import { createSupervisor, type Supervisor } from './demo/supervisor.js';
+import { createSamples, sparkline } from './demo/sparkline.js';
 
 const envInt = (key: string, def: number): number => {
   const n = Number(process.env[key] || def);
@@ -245,7 +246,9 @@ async function main(): Promise<void> {
 
   const tenant = run.accounts[0]!.account_id;
   log(`generating ${RATE} Acme changes/s for ${ACCOUNTS} accounts. Where to look:`);
-  log(`  settings:   http://127.0.0.1:${PORTS.admin}/settings  (sign in with the admin token below)`);
+  log(`  settings:   http://127.0.0.1:${PORTS.admin}/settings  (sign in with the admin token below: sync activity, DLQ pages)`);
+  log(`  touch-points: http://127.0.0.1:${PORTS.admin}/touchpoints  (same token; per user, day and channel)`);
+  log(`  topics:     ${join(ROOT, 'docs', 'asyncapi.html')}  (the subscriber contract, schemas/asyncapi.yaml)`);
   log(`  metrics:    http://127.0.0.1:${PORTS.edge}/metrics  http://127.0.0.1:${PORTS.consumers}/metrics  http://127.0.0.1:${PORTS.admin}/metrics`);
   log(`  dashboard:  curl 'http://127.0.0.1:${PORTS.consumers}/dashboard/touchpoints?tenant=${tenant}&user=<usr_…>&from=2025-03-01&to=2025-03-15'`);
   log(`  admin API:  curl -H 'authorization: Bearer ${adminToken}' http://127.0.0.1:${PORTS.admin}/admin/tenants`);
@@ -257,16 +260,19 @@ async function main(): Promise<void> {
   state.db = db;
   await db.connect();
   let previous = await snapshot(db);
+  // Events consumed per second over the last two minutes (24 samples of 5 s), as a sparkline.
+  const rates = createSamples(24);
   state.timer = setInterval(() => {
     void snapshot(db).then((now) => {
       const seconds = (now.at - previous.at) / 1000;
       const rate = Math.round((now.received - previous.received) / seconds);
+      rates.push(rate);
       const status = run.status();
       const lagHint = Math.max(0, sandbox.deliveries.pendingCount());
       // A number that stands still because a process is down must say so.
       const down = ['edge', 'consumers', 'admin'].filter((name) => supervisor.running()[name] === undefined);
       console.log(
-        `[progress] ${down.length > 0 ? `DOWN: ${down.join(', ')} | ` : ''}Acme changes ${status.events_done} | consumed ${now.received} (${rate}/s) | calendar events ${now.calendar} (${now.cancelled} cancelled) | touch-points ${now.touchpoints} | DLQ ${now.dlq} | webhooks pending at Acme ${lagHint}`,
+        `[progress] ${down.length > 0 ? `DOWN: ${down.join(', ')} | ` : ''}Acme changes ${status.events_done} | consumed ${now.received} (${rate}/s ${sparkline(rates.values())}) | calendar events ${now.calendar} (${now.cancelled} cancelled) | touch-points ${now.touchpoints} | DLQ ${now.dlq} | webhooks pending at Acme ${lagHint}`,
       );
       previous = now;
     }).catch(() => undefined);

@@ -11,12 +11,14 @@ started_at=$(date +%s)
 source scripts/ensure-deps.sh
 
 # Debian packages some tests use: Prometheus and promtool (monitoring tests), Chromium
-# (the settings page, driven by playwright-core; nothing downloads a browser).
+# (the settings page, driven by playwright-core; nothing downloads a browser), Python's
+# confluent-kafka and Apache Avro for /usr/bin/python3 (examples/python-subscriber).
 # Installed when missing and we may (root, as in CI); without them those tests skip
 # with a message saying so.
 need=()
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+/usr/bin/python3 -c 'import confluent_kafka, avro.io' >/dev/null 2>&1 || need+=(python3-confluent-kafka python3-avro)
 if [ ${#need[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "[test] installing Debian packages: ${need[*]}"
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}") >/dev/null 2>&1 \

@@ -18,6 +18,9 @@ import type { Registry } from '../metrics/index.js';
 import type { TenantRepository } from '../tenants/repository.js';
 import type { RetryOptions } from '../retry/index.js';
 import type { AdminServices } from './context.js';
+import { activityRoutes } from './activity-routes.js';
+import { touchpointRoutes } from './touchpoint-routes.js';
+import { touchpointsPageRoutes } from './touchpoints-page/index.js';
 import { dlqRoutes, type AdminDlqDeps } from './dlq-routes.js';
 import { installErrorHandler, sendError } from './errors.js';
 import { createOAuthStateStore } from './oauth-states.js';
@@ -150,6 +153,8 @@ export function installAdmin(app: FastifyInstance, deps: AdminDeps): void {
     await admin.register(oauthLinkRoutes);
     await admin.register(statusRoutes);
     await admin.register(dlqRoutes(deps.dlq));
+    await admin.register(activityRoutes);
+    await admin.register(touchpointRoutes);
   }, { prefix: '/admin' });
 
   app.register(async (root) => {
@@ -157,5 +162,6 @@ export function installAdmin(app: FastifyInstance, deps: AdminDeps): void {
     root.addHook('onSend', callbackToSettingsPage);
     await root.register(oauthCallbackRoutes);
     await root.register(settingsPageRoutes);
+    await root.register(touchpointsPageRoutes);
   });
 }

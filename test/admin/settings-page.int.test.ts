@@ -267,10 +267,13 @@ describe('the settings page in Chromium', () => {
       if (el.name !== 'Skip to content') expect(el.outline, el.name).toBe('solid');
     }
     expect(reached).toEqual([
-      'Skip to content', 'sign-out', 'api-key', 'Save and activate', 'pause', 'refresh',
+      'Skip to content', 'sign-out', 'api-key', 'Save and activate', 'pause', 'refresh', 'activity-refresh', 'Touch-points per user and day',
       'time-zone', 'title-template', 'email-types', 'phone-types', 'overrides', 'Save mapping',
       'wb-enabled', 'wb-policy', 'wb-title', 'wb-time', 'wb-location', 'wb-status', 'Save two-way sync',
-      'backfill-since', 'Start backfill', 'dlq-code', 'dlq-stage', 'Show records', 'dlq-dry-run',
+      'backfill-since', 'Start backfill',
+      // The paged DLQ list (issue 16); its Newer/Older buttons are disabled with no entries.
+      'dlqp-code', 'dlqp-stage', 'dlqp-entity', 'Filter',
+      'dlq-code', 'dlq-stage', 'Show records', 'dlq-dry-run',
     ]);
   });
 

@@ -134,6 +134,21 @@ describe('npm start (scripts/start.sh)', () => {
     await expectNothingLeft(demo);
   }, 300_000);
 
+  it('points at the settings page and the touch-point dashboard (both answering) and draws a sparkline of events/s next to the progress line (issue 16)', async () => {
+    const demo = await startDemo();
+    await untilReady(demo);
+    for (const path of ['/settings', '/touchpoints']) {
+      expect(demo.output()).toContain(`http://127.0.0.1:${demo.ports.admin}${path}`);
+      const res = await fetch(`http://127.0.0.1:${demo.ports.admin}${path}`);
+      expect(res.status, path).toBe(200);
+      expect(res.headers.get('content-security-policy'), path).toMatch(/script-src 'self'/);
+    }
+    await expect.poll(() => demo.output(), { timeout: 60_000, interval: 500 }).toMatch(/\[progress\] .*consumed \d+ \(\d+\/s [▁▂▃▄▅▆▇█]+\)/);
+    process.kill(demo.proc.pid!, 'SIGTERM');
+    expect(await demo.exit).toBe(0);
+    await expectNothingLeft(demo);
+  }, 300_000);
+
   it('stops everything and exits 1 when a process dies and no restart is left', async () => {
     const demo = await startDemo({ DEMO_MAX_RESTARTS: '0' });
     await untilReady(demo);

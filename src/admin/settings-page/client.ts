@@ -8,25 +8,34 @@
  */
 import { readFile } from 'node:fs/promises';
 
-let script: Promise<string> | undefined;
+export type BrowserModule = 'settings' | 'activity' | 'charts' | 'touchpoints';
+const scripts = new Map<BrowserModule, Promise<string>>();
 
-async function emitted(): Promise<string | undefined> {
+async function emitted(name: BrowserModule): Promise<string | undefined> {
   try {
-    return await readFile(new URL('./browser/settings.js', import.meta.url), 'utf8');
+    return await readFile(new URL(`./browser/${name}.js`, import.meta.url), 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
 }
 
-async function transpiled(): Promise<string> {
-  const source = await readFile(new URL('./browser/settings.ts', import.meta.url), 'utf8');
+async function transpiled(name: BrowserModule): Promise<string> {
+  const source = await readFile(new URL(`./browser/${name}.ts`, import.meta.url), 'utf8');
   const { default: ts } = await import('typescript');
   return ts.transpileModule(source, { compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ES2022 } }).outputText;
 }
 
 /** The script's JavaScript, without a source-map reference (the map is not served). */
-export function settingsScript(): Promise<string> {
-  script ??= (async () => ((await emitted()) ?? (await transpiled())).replace(/^\/\/# sourceMappingURL=.*$/m, ''))();
+export function browserScript(name: BrowserModule): Promise<string> {
+  let script = scripts.get(name);
+  if (!script) {
+    script = (async () => ((await emitted(name)) ?? (await transpiled(name))).replace(/^\/\/# sourceMappingURL=.*$/m, ''))();
+    scripts.set(name, script);
+  }
   return script;
+}
+
+export function settingsScript(): Promise<string> {
+  return browserScript('settings');
 }

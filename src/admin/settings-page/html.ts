@@ -11,6 +11,7 @@ export const SETTINGS_HTML = String.raw`<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Acme sync settings</title>
 <link rel="stylesheet" href="/settings/assets/settings.css">
+<script type="module" src="/settings/assets/activity.js"></script>
 <script type="module" src="/settings/assets/settings.js"></script>
 </head>
 <body>
@@ -71,6 +72,21 @@ export const SETTINGS_HTML = String.raw`<!doctype html>
     <button type="button" id="resume">Resume sync</button>
     <button type="button" id="refresh" class="secondary">Refresh</button>
   </div>
+</section>
+
+<section id="activity" aria-labelledby="activity-h">
+  <h2 id="activity-h">Sync activity</h2>
+  <p id="activity-error" class="error"></p>
+  <figure>
+    <figcaption id="chart-hours-cap">Changes synced per hour, last 48 hours (UTC)</figcaption>
+    <div id="chart-hours" class="chart-host" data-title="Changes synced per hour"></div>
+  </figure>
+  <figure>
+    <figcaption id="chart-dlq-cap">Dead-letter records per day by stage, and replays, last 14 days (UTC)</figcaption>
+    <div id="chart-dlq" class="chart-host" data-title="Dead-letter records per day"></div>
+  </figure>
+  <div class="actions"><button type="button" id="activity-refresh" class="secondary">Refresh activity</button></div>
+  <p><a href="/touchpoints">Touch-points per user and day</a></p>
 </section>
 
 <section id="mapping" aria-labelledby="mapping-h">
@@ -154,6 +170,28 @@ export const SETTINGS_HTML = String.raw`<!doctype html>
     <progress id="backfill-bar"></progress>
     <p id="backfill-text"></p>
   </div>
+</section>
+
+<section id="dlq-pages" aria-labelledby="dlq-pages-h">
+  <h2 id="dlq-pages-h">Dead-letter records</h2>
+  <form id="dlqp-filter" novalidate>
+    <div class="row">
+      <div class="field"><label for="dlqp-code">Error code</label><input id="dlqp-code" name="code" autocomplete="off"></div>
+      <div class="field"><label for="dlqp-stage">Stage</label>
+        <select id="dlqp-stage" name="stage"><option value="">Any</option><option>decode</option><option>validate</option><option>enrich</option><option>transform</option><option>sink</option><option>webhook</option><option>poll</option></select></div>
+      <div class="field"><label for="dlqp-entity">Kind</label>
+        <select id="dlqp-entity" name="entity"><option value="">Any</option><option>appointments</option><option>contacts</option><option>activities</option><option>webhook</option><option>record</option></select></div>
+    </div>
+    <button type="submit">Filter</button>
+  </form>
+  <p id="dlq-page-status" role="status"></p>
+  <div class="table-scroll">
+    <table class="dlq-table">
+      <thead><tr><th scope="col">When</th><th scope="col">Record</th><th scope="col">Stage</th><th scope="col">Code</th><th scope="col">Reason</th></tr></thead>
+      <tbody id="dlq-rows"></tbody>
+    </table>
+  </div>
+  <div class="actions"><button type="button" id="dlq-newer" class="secondary" disabled>Newer</button><button type="button" id="dlq-older" class="secondary" disabled>Older</button></div>
 </section>
 
 <section id="dlq" aria-labelledby="dlq-h">

@@ -13,21 +13,23 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { visibleTenant } from '../context.js';
 import { sendError } from '../errors.js';
 import { emptyQuery, errorResponse, tenantIdParams } from '../schemas.js';
-import { settingsScript } from './client.js';
+import { browserScript, settingsScript } from './client.js';
+import { ACTIVITY_CSS } from './activity-css.js';
 import { SETTINGS_CSS } from './css.js';
 import { SETTINGS_HTML } from './html.js';
 
 export const SETTINGS_PATH = '/settings';
 
 /** The page loads only its own script and style and only talks to its own origin. */
-const SECURITY_HEADERS = {
+export const SECURITY_HEADERS = {
   'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   'cache-control': 'no-store',
 } as const;
 
-const ASSET_TYPES = { 'settings.js': 'text/javascript; charset=utf-8', 'settings.css': 'text/css; charset=utf-8' } as const;
+const JS = 'text/javascript; charset=utf-8';
+const ASSET_TYPES = { 'settings.js': JS, 'activity.js': JS, 'charts.js': JS, 'touchpoints.js': JS, 'settings.css': 'text/css; charset=utf-8' } as const;
 
 function sendStatic(reply: FastifyReply, type: string, body: string): FastifyReply {
   return reply.headers(SECURITY_HEADERS).type(type).send(body);
@@ -37,7 +39,10 @@ function sendStatic(reply: FastifyReply, type: string, body: string): FastifyRep
 export async function settingsPageRoutes(app: FastifyInstance): Promise<void> {
   const assets: Record<string, { type: string; body: string }> = {
     'settings.js': { type: ASSET_TYPES['settings.js'], body: await settingsScript() },
-    'settings.css': { type: ASSET_TYPES['settings.css'], body: SETTINGS_CSS },
+    'activity.js': { type: JS, body: await browserScript('activity') },
+    'charts.js': { type: JS, body: await browserScript('charts') },
+    'touchpoints.js': { type: JS, body: await browserScript('touchpoints') },
+    'settings.css': { type: ASSET_TYPES['settings.css'], body: SETTINGS_CSS + ACTIVITY_CSS },
   };
   const page = { schema: { querystring: { type: 'object', additionalProperties: true }, response: { 200: { type: 'string' } } } };
   app.get(SETTINGS_PATH, page, async (_request, reply) => sendStatic(reply, 'text/html; charset=utf-8', SETTINGS_HTML));

@@ -250,6 +250,8 @@ async function loadTenant(): Promise<void> {
   if (!found) return signOut('This token has no tenant.');
   state.tenant = found;
   const tenant = found;
+  // activity.ts (the charts and the paged DLQ list) loads for this tenant.
+  document.dispatchEvent(new CustomEvent('acme-sync:signed-in', { detail: { tenantId: found.id } }));
   $('sign-in').hidden = true;
   $('app').hidden = false;
   $('who').hidden = false;
