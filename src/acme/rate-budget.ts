@@ -21,6 +21,11 @@
 import type { AcmeClient } from './client.js';
 import { counter, type Registry } from '../metrics/index.js';
 import promClient from 'prom-client';
+import { systemClock } from '../retry/index.js';
+import { retryAfterMs as retryAfterHeaderMs } from './http.js';
+
+/** `Retry-After` in ms (delta seconds or an HTTP date, RFC 9110 §10.2.3); 1 s when Acme did not say. */
+const retryAfterMs = (headers: Headers, now: number): number => retryAfterHeaderMs(headers, now) ?? 1_000;
 
 export interface RateAnswer {
   status: number;
@@ -61,34 +66,10 @@ const num = (headers: Headers, name: string): number | undefined => {
   return Number.isFinite(n) && n >= 0 ? n : undefined;
 };
 
-/** `Retry-After` in ms (delta seconds or an HTTP date, RFC 9110 §10.2.3). */
-function retryAfterMs(headers: Headers, now: number): number {
-  const raw = headers.get('retry-after');
-  if (raw === null) return 1_000;
-  const seconds = Number(raw);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const at = Date.parse(raw);
-  return Number.isNaN(at) ? 1_000 : Math.max(0, at - now);
-}
-
-function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 export function createRateBudget(options: RateBudgetOptions): RateBudget {
   const now = options.now ?? Date.now;
-  const sleep = options.sleep ?? defaultSleep;
+  const sleep = options.sleep ?? systemClock.sleep;
   const fraction = Math.min(Math.max(options.liveReserveFraction, 0), 0.99);
   const maxStep = options.maxWaitStepMs ?? 1_000;
   const buckets = new Map<string, Bucket>();
