@@ -20,7 +20,19 @@ export function createLogger(options: { level: string; name: string; destination
     formatters: { level: (label) => ({ level: label }) },
     serializers: { err: pino.stdSerializers.errWithCause },
   };
-  return options.destination ? pino(config, options.destination) : pino(config);
+  return pino(config, options.destination ?? stdoutDestination());
+}
+
+/**
+ * Standard output, written synchronously. pino's default (asynchronous) destination
+ * flushes with sonic-boom's flushSync on process exit, and flushSync retries a failed
+ * write forever unless the error is EAGAIN (sonic-boom 4.2, index.js flushSync): with
+ * standard output a pipe whose reader has gone (a supervisor that died, a closed
+ * terminal), a process told to stop never exited (seen: the edge after SIGTERM). A
+ * synchronous write gets EPIPE at once, and pino then stops logging instead.
+ */
+function stdoutDestination(): pino.DestinationStream {
+  return pino.destination({ dest: 1, sync: true });
 }
 
 export type { Logger };

@@ -1,5 +1,5 @@
 /** Child processes: the load generator and `acme-sync consumers`, with their RSS sampled from /proc. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -35,8 +35,8 @@ export function startConsumersProcess(env: NodeJS.ProcessEnv, flows: string): Ch
 }
 
 /** `acme-sync edge` (the real CLI); env must carry EDGE_PORT. */
-export function startEdgeProcess(env: NodeJS.ProcessEnv): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', MAIN, 'edge'], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'inherit'] });
+export function startEdgeProcess(env: NodeJS.ProcessEnv, stdio: StdioOptions = ['ignore', 'ignore', 'inherit']): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', MAIN, 'edge'], { cwd: ROOT, env, stdio });
 }
 
 export function freePort(): Promise<number> {
