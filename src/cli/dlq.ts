@@ -10,7 +10,8 @@ import { bootstrap, type Runtime } from '../bootstrap.js';
 import { loadConfig } from '../config/index.js';
 import { userInfo } from 'node:os';
 import { skipRecord } from '../dlq/skip.js';
-import { describeDlqRecord, readDlq, replayDlq, type DlqFilter, type DlqRecord } from '../dlq/index.js';
+import { describeDlqRecord, replayDlq, type DlqFilter, type DlqRecord } from '../dlq/index.js';
+import { queryDlq } from '../dlq/records.js';
 import { createProducer } from '../kafka/index.js';
 import { createLogger } from '../logger.js';
 
@@ -70,17 +71,9 @@ function bar(label: string): cliProgress.SingleBar {
   return new cliProgress.SingleBar({ format: `${label} [{bar}] {value}/{total} {percentage}% | {eta_formatted} left`, stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic);
 }
 
+/** From the DLQ's index in PostgreSQL (dlq_records, issue 14): no scan of the topic. */
 async function read(rt: Runtime, filter: DlqFilter): Promise<DlqRecord[]> {
-  const progress = bar('reading DLQ');
-  let started = false;
-  try {
-    return await readDlq(rt.kafka, rt.topics.dlq, filter, (done, total) => {
-      if (!started && process.stderr.isTTY) progress.start(total, 0), (started = true);
-      if (started) progress.update(done);
-    });
-  } finally {
-    if (started) progress.stop();
-  }
+  return queryDlq(rt.pool, rt.topics.dlq, filter);
 }
 
 function row(r: DlqRecord): string {

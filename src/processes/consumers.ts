@@ -14,6 +14,7 @@ import { acmeClientsFor, oauthClientOf } from '../acme/client.js';
 import { acmeOutboundOf } from '../acme/outbound.js';
 import { createCalendarFlow } from '../consumers/calendar/index.js';
 import { createConsumerRunner, createTenantDirectory, type AcmeReader, type ConsumerRunner, type Flow, type FlowContext, type RunnerOptions } from '../consumers/runtime/index.js';
+import { createOutboxRelay } from '../consumers/runtime/outbox.js';
 import { consumerRoutes } from '../consumers/server.js';
 import { createTouchpointFlow } from '../consumers/touchpoints/index.js';
 import { createWritebackFlow, createWritebackMetrics, type AcmeWriter } from '../consumers/writeback/index.js';
@@ -103,8 +104,11 @@ const runnersPlugin = fp<{ options: ConsumersOptions; flows: readonly FlowName[]
     retry: { retries: config.ACME_RETRIES, deadlineMs: config.ACME_RETRY_DEADLINE_MS, onRetry: () => writebackMetrics.writebacks.inc({ outcome: 'retried' }) },
   });
   const settings = runnerSettings(config);
+  // One outbox relay per process publishes what every runner here committed (issue 14).
+  const relay = createOutboxRelay({ pool, producer: app.kafkaProducer, logger, metrics: app.metricsRegistry });
+  relay.start();
   const runners = flows.map((name) => createConsumerRunner({
-    kafka, pool, codec, topics, flow: FLOWS[name]({ pool, writer, metrics: app.metricsRegistry }), context, logger, metrics: app.metricsRegistry, producer: app.kafkaProducer,
+    kafka, pool, codec, topics, flow: FLOWS[name]({ pool, writer, metrics: app.metricsRegistry }), context, logger, metrics: app.metricsRegistry, producer: app.kafkaProducer, relay,
     groupId: options.groupIdOf?.(name) ?? `${config.CONSUMER_GROUP_PREFIX}.${name}`,
     ...settings, ...options.runner, retry: { ...settings.retry, ...options.runner?.retry },
   }));
@@ -114,6 +118,7 @@ const runnersPlugin = fp<{ options: ConsumersOptions; flows: readonly FlowName[]
   app.decorate('consumersFailed', failed);
   app.addHook('onClose', async () => {
     await Promise.allSettled(runners.map((r) => r.stop()));
+    await relay.stop();
   });
   await consumerRoutes(app, { pool, metrics: app.metricsRegistry, runners, dashboard: options.dashboard ?? flows.includes('touchpoints'), metricsRoute: false });
 }, { name: 'acme-sync-consumer-runners', dependencies: ['acme-sync-producer'] });

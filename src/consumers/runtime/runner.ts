@@ -1,7 +1,9 @@
 /**
  * The consumer runner: one kafkajs consumer group per flow, `eachBatch` per
  * partition, and one PostgreSQL transaction per batch that holds the flow's writes,
- * the acknowledged outputs and DLQ records, the ledger and the next offset.
+ * the outputs and DLQ records (as outbox rows), the ledger and the next offset. The
+ * outbox relay (outbox.ts) publishes them after COMMIT: no Kafka round trip is made while
+ * the batch holds its offset and sink row locks (issue 14).
  *
  *  - Offsets: PostgreSQL is the source of truth. Before the first batch of a partition
  *    in a generation we compare with the stored offset and seek back when Kafka's
@@ -12,7 +14,7 @@
  *    and consumption goes on; so do records PostgreSQL refuses for a VALUE (SQLSTATE
  *    class 22/23), found by bisecting the batch under savepoints (applyIsolating), and
  *    records an operator skipped (`acme-sync dlq skip`, table dlq_skips). The DLQ is
- *    idempotent: a record is produced to it only when this transaction inserted its
+ *    idempotent: a record is queued for it only when this transaction inserted its
  *    dlq_entries row (same record, version and reason = one DLQ record).
  *  - Transient failures (PostgreSQL, registry, Acme, Kafka down, timeouts) retry the
  *    whole batch with the shared jittered backoff, forever, with the partition paused
@@ -31,11 +33,12 @@ import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer
 import type pg from 'pg';
 import { AcmeSyncError, DecodeError, ERROR_CODES, PermanentError, databaseError, isRecordFault, isRetriable } from '../../errors/index.js';
 import { withTransaction } from '../../db/index.js';
-import { chunkTopicMessages, createProducer, type TopicKind, type TopicNames } from '../../kafka/index.js';
+import { createProducer, type TopicKind, type TopicNames } from '../../kafka/index.js';
 import type { Logger } from '../../logger.js';
 import type { Registry } from '../../metrics/index.js';
 import { createFreshnessMetrics, type SyncedEvent } from '../../metrics/freshness.js';
 import { kafkaUnavailable } from '../../producers/publisher.js';
+import { createOutboxRelay, writeOutbox, type OutboxMessage, type OutboxRelay } from './outbox.js';
 import type { AvroCodec } from '../../registry/index.js';
 import { retry, systemClock, type Clock, type RetryOptions } from '../../retry/index.js';
 import { dlqIndexEntry, identityOf, schemaIdOrUnknown, toDlqMessage } from './dlq.js';
@@ -58,6 +61,11 @@ export interface RunnerOptions {
   metrics: Registry;
   /** Shared producer for outputs and the DLQ; the runner creates (and owns) one when absent. */
   producer?: Producer;
+  /**
+   * The outbox relay that publishes this runner's committed outputs and DLQ records
+   * (shared by the runners of a process); the runner creates (and owns) one when absent.
+   */
+  relay?: OutboxRelay;
   clientId?: string;
   partitionsConsumedConcurrently?: number;
   sessionTimeoutMs?: number;
@@ -118,6 +126,8 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
   const kindOf = new Map<string, TopicKind>(Object.entries(topics).map(([kind, name]) => [name, kind as TopicKind]));
   const ownsProducer = options.producer === undefined;
   const producer = options.producer ?? createProducer(options.kafka);
+  const ownsRelay = options.relay === undefined;
+  const relay = options.relay ?? createOutboxRelay({ pool, producer, logger: log, metrics: options.metrics });
   const sessionTimeout = options.sessionTimeoutMs ?? 30_000;
   const consumer: Consumer = options.kafka.consumer({
     groupId,
@@ -174,7 +184,7 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
     joined = false;
     log.fatal({ err }, 'consumer runner gave up');
     stopping.abort(new Abandon('runner failed'));
-    void consumer.disconnect().catch(() => undefined).finally(() => (ownsProducer ? producer.disconnect().catch(() => undefined) : undefined)).finally(() => settle.reject(err));
+    void consumer.disconnect().catch(() => undefined).finally(() => (ownsRelay ? relay.stop(0) : undefined)).finally(() => (ownsProducer ? producer.disconnect().catch(() => undefined) : undefined)).finally(() => settle.reject(err));
   }
 
   // -- one batch -------------------------------------------------------------
@@ -289,30 +299,10 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
     acc.flowDlq.push(...part.dlq);
   }
 
-  async function produce(records: { topic: string; messages: Message[] }[]): Promise<void> {
-    // In order, in requests small enough for the broker: one sendBatch of a large batch's
-    // outputs was refused as MESSAGE_TOO_LARGE, retried forever, and stalled the partition
-    // (found by the benchmarks).
-    for (const topicMessages of chunkTopicMessages(records.filter((t) => t.messages.length > 0))) {
-      try {
-        await producer.sendBatch({ topicMessages, acks: -1 });
-      } catch (err) {
-        throw kafkaUnavailable(err);
-      }
-    }
-  }
-
-  async function encodeOutputs(outputs: readonly OutputRecord[]): Promise<{ topic: string; messages: Message[] }[]> {
-    const byTopic = new Map<string, Message[]>();
-    for (const o of outputs) {
-      const value = o.value === null ? null : await codec.encode(o.kind, o.value);
-      const topic = topics[o.kind];
-      const message = { key: o.key, value };
-      const messages = byTopic.get(topic);
-      if (messages === undefined) byTopic.set(topic, [message]);
-      else messages.push(message);
-    }
-    return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+  async function encodeOutputs(outputs: readonly OutputRecord[]): Promise<OutboxMessage[]> {
+    const encoded: OutboxMessage[] = [];
+    for (const o of outputs) encoded.push({ kind: 'output', topic: topics[o.kind], message: { key: o.key, value: o.value === null ? null : await codec.encode(o.kind, o.value) } });
+    return encoded;
   }
 
   async function processOnce(payload: EachBatchPayload, attempts: number, checkpoint: () => void, bisect: boolean): Promise<void> {
@@ -397,12 +387,14 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
       const outputs: readonly OutputRecord[] = result.outputs;
       const now = context.now();
       const dlqMessages = dlq.map((entry) => toDlqMessage(entry, { groupId, clientId, attempts, now }));
-      await produce([...(await encodeOutputs(outputs)), { topic: topics.dlq, messages: dlqMessages }]);
+      // Recorded, not sent: the relay publishes them after COMMIT (no Kafka round trip under our locks).
+      await writeOutbox(db, groupId, [...(await encodeOutputs(outputs)), ...dlqMessages.map((message) => ({ kind: 'dlq' as const, topic: topics.dlq, message }))]);
       await addToLedger(db, groupId, counts);
       await storeNextOffset(db, ref, nextOffset);
       checkpoint();
     });
     storedOffsets.set(key, nextOffset);
+    relay.wake();
     metrics.dbWriteSeconds.observe({ flow: flow.name }, (performance.now() - started) / 1000);
 
     const kind = kindOf.get(batch.topic) ?? 'appointments';
@@ -496,6 +488,7 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
     groupId,
     async start() {
       if (ownsProducer) await producer.connect();
+      if (ownsRelay) relay.start();
       await consumer.connect();
       await consumer.subscribe({ topics: flow.inputs.map((k) => topics[k]), fromBeginning: true });
       await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 3, eachBatch }).catch((err: unknown) => {
@@ -514,6 +507,7 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
       // The last informational commit may go out, but an unreachable broker must not hold the shutdown.
       await Promise.race([kafkaCommits.flush(), new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
       await consumer.disconnect();
+      if (ownsRelay) await relay.stop();
       if (ownsProducer) await producer.disconnect();
       settle.resolve();
     },
