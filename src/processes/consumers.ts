@@ -57,7 +57,7 @@ export interface ConsumersOptions extends ProcessOptions {
   /** How the flows read Acme (default: an Acme client per tenant). */
   acme?: (tenantId: string) => AcmeReader;
   /** Overrides of the settings-derived runner options (tests, benchmarks). */
-  runner?: Partial<Pick<RunnerOptions, 'retry' | 'sessionTimeoutMs' | 'heartbeatIntervalMs' | 'maxBytesPerPartition' | 'partitionsConsumedConcurrently'>>;
+  runner?: Partial<Pick<RunnerOptions, 'retry' | 'sessionTimeoutMs' | 'heartbeatIntervalMs' | 'maxBytesPerPartition' | 'partitionsConsumedConcurrently' | 'stallAfterMs'>>;
   tenantCacheTtlMs?: number;
   /** Serve the dashboard query (default: when the touch-point flow runs here). */
   dashboard?: boolean;
@@ -72,13 +72,14 @@ declare module 'fastify' {
 }
 
 /** Runner settings from the validated configuration. */
-export function runnerSettings(config: Config): Pick<RunnerOptions, 'retry' | 'sessionTimeoutMs' | 'heartbeatIntervalMs' | 'maxBytesPerPartition' | 'partitionsConsumedConcurrently' | 'maxWaitTimeMs'> {
+export function runnerSettings(config: Config): Pick<RunnerOptions, 'retry' | 'sessionTimeoutMs' | 'heartbeatIntervalMs' | 'maxBytesPerPartition' | 'partitionsConsumedConcurrently' | 'maxWaitTimeMs' | 'stallAfterMs'> {
   return {
     sessionTimeoutMs: config.CONSUMER_SESSION_TIMEOUT_MS,
     heartbeatIntervalMs: config.CONSUMER_HEARTBEAT_INTERVAL_MS,
     maxBytesPerPartition: config.CONSUMER_MAX_BYTES_PER_PARTITION,
     partitionsConsumedConcurrently: config.CONSUMER_PARTITIONS_IN_FLIGHT,
     maxWaitTimeMs: config.CONSUMER_MAX_WAIT_MS,
+    stallAfterMs: config.CONSUMER_STALL_AFTER_MS,
     retry: { initialDelayMs: config.CONSUMER_RETRY_INITIAL_MS, maxDelayMs: config.CONSUMER_RETRY_MAX_MS },
   };
 }
