@@ -156,7 +156,7 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
       if (assignment[key.slice(0, at)]?.includes(Number(key.slice(at + 1)))) continue;
       metrics.lag.remove(labels);
       lagSeries.delete(key);
-      stall.recovered(key);
+      stall.forget(key);
     }
     joined = true;
     log.info({ assignment: payload.memberAssignment }, 'joined consumer group');
@@ -272,7 +272,7 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
           },
         },
       );
-      stall.recovered(key);
+      stall.recovered(key, { topic: kindOf.get(batch.topic) ?? batch.topic, partition: String(batch.partition) });
       payload.resolveOffset(batch.lastOffset());
       metrics.batchSeconds.observe({ flow: flow.name }, (performance.now() - started) / 1000);
       const lagLabels = { flow: flow.name, topic: kindOf.get(batch.topic) ?? batch.topic, partition: String(batch.partition) };
