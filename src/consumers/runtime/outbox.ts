@@ -108,26 +108,27 @@ export async function relayOnce(pool: pg.Pool, producer: Producer, limit: number
   const db = await pool.connect();
   try {
     await db.query('BEGIN');
-    const { rows: lanes } = await db.query<{ lane: number; age: number }>(
-      `SELECT lane, extract(epoch FROM now() - min(created_at))::float8 AS age FROM outbox GROUP BY lane`,
+    // Claim every free lane (16 non-blocking advisory locks in one statement), then read the
+    // claimed lanes' oldest rows through the (lane, id) index: no scan of the whole outbox
+    // per round, which a GROUP BY over a backlog was (found by npm run bench).
+    const { rows: claimed } = await db.query<{ lane: number }>(
+      'SELECT lane FROM generate_series(0, $1::int - 1) AS lane WHERE pg_try_advisory_xact_lock($2, lane)',
+      [OUTBOX_LANES, LANE_LOCK_SPACE],
     );
-    if (lanes.length === 0) {
+    if (claimed.length === 0) {
       await db.query('COMMIT');
       return { published: 0, byKind: { output: 0, dlq: 0 }, oldestSeconds: 0 };
     }
-    const { rows: claimed } = await db.query<{ lane: number }>(
-      'SELECT lane FROM UNNEST($1::int[]) AS lane WHERE pg_try_advisory_xact_lock($2, lane)',
-      [lanes.map((l) => l.lane), LANE_LOCK_SPACE],
+    const { rows } = await db.query<Row & { age: number }>(
+      `SELECT id, kind, topic, key, value, headers, extract(epoch FROM now() - created_at)::float8 AS age
+       FROM outbox WHERE lane = ANY($1::smallint[]) ORDER BY id LIMIT $2`,
+      [claimed.map((c) => c.lane), limit],
     );
-    const oldestSeconds = Math.max(...lanes.map((l) => l.age));
-    if (claimed.length === 0) {
+    const oldestSeconds = rows.length === 0 ? 0 : rows[0]!.age;
+    if (rows.length === 0) {
       await db.query('COMMIT');
       return { published: 0, byKind: { output: 0, dlq: 0 }, oldestSeconds };
     }
-    const { rows } = await db.query<Row>(
-      'SELECT id, kind, topic, key, value, headers FROM outbox WHERE lane = ANY($1::smallint[]) ORDER BY id LIMIT $2',
-      [claimed.map((c) => c.lane), limit],
-    );
     const outputs = new Map<string, Message[]>();
     const dlq = new Map<string, Message[]>();
     for (const r of rows) {
