@@ -11,7 +11,7 @@ import { loadConfig } from '../config/index.js';
 import { userInfo } from 'node:os';
 import { skipRecord } from '../dlq/skip.js';
 import { describeDlqRecord, replayDlq, type DlqFilter, type DlqRecord } from '../dlq/index.js';
-import { queryDlq } from '../dlq/records.js';
+import { queryDlq, reindexDlq } from '../dlq/records.js';
 import { createProducer } from '../kafka/index.js';
 import { createLogger } from '../logger.js';
 
@@ -130,6 +130,19 @@ export function registerDlq(program: Command): void {
         console.log(`${topic}/${flags.partition}@${flags.offset} (${result.tenantId}:${result.acmeId}) will go to the DLQ as OPERATOR_SKIPPED when ${result.pendingGroups.join(', ') || 'a consumer group'} reach(es) it; a stopped consumer resumes past it on restart`);
       }),
     );
+
+  dlq.command('reindex').description('index the records the DLQ topic holds in PostgreSQL (once after upgrading: list, count, show and replay read the index)').action(async () =>
+    withRuntime(async (rt) => {
+      const progress = bar('indexing DLQ');
+      let started = false;
+      const n = await reindexDlq(rt.kafka, rt.pool, rt.topics.dlq, (done, total) => {
+        if (!started && process.stderr.isTTY) progress.start(total, 0), (started = true);
+        if (started) progress.update(done);
+      });
+      if (started) progress.stop();
+      console.log(`${n} DLQ record(s) indexed`);
+    }),
+  );
 
   withFilters(dlq.command('replay').description('send selected DLQ records back to their source topics'))
     .option('--dry-run', 'say what would be replayed, send nothing')

@@ -6,13 +6,13 @@
  * `readDlq` (src/dlq/index.ts) scans the whole topic with a throw-away consumer group
  * (kept for drills and tests that check what the topic itself holds).
  */
-import type { IHeaders, Message, Producer, RecordMetadata } from 'kafkajs';
+import type { IHeaders, Kafka, Message, Producer, RecordMetadata } from 'kafkajs';
 import type pg from 'pg';
 import { DLQ_HEADERS } from '../consumers/runtime/dlq.js';
 import { storable } from '../consumers/runtime/dlq-index.js';
 import type { Queryable } from '../consumers/sinks/contacts.js';
 import { kafkaUnavailable } from '../producers/publisher.js';
-import { isSelected, toDlqRecord, type DlqFilter, type DlqRecord } from './index.js';
+import { isSelected, readDlq, toDlqRecord, type DlqFilter, type DlqRecord } from './index.js';
 
 export interface PublishedDlqRecord {
   partition: number;
@@ -104,4 +104,18 @@ export async function queryDlq(db: Queryable, topic: string, filter: DlqFilter =
   return rows
     .map((r) => toDlqRecord(r.dlq_partition, { offset: String(r.dlq_offset), timestamp: String(r.record_time.getTime()), key: r.key === null ? null : Buffer.from(r.key), value: r.value, headers: r.headers }))
     .filter((record) => isSelected(record, filter));
+}
+
+/**
+ * Index what the DLQ topic holds (a scan with a throw-away consumer group, readDlq):
+ * once after upgrading to the index (records published before it are not in it), or
+ * after restoring the database. Idempotent (same position = same row); returns how many
+ * records were read.
+ */
+export async function reindexDlq(kafka: Kafka, db: Queryable, topic: string, onProgress?: (read: number, total: number) => void): Promise<number> {
+  const records = await readDlq(kafka, topic, {}, onProgress);
+  for (let i = 0; i < records.length; i += 500) {
+    await indexDlqRecords(db, topic, records.slice(i, i + 500).map((r) => ({ partition: r.partition, offset: r.offset, timestamp: r.timestamp, key: r.key, value: r.value, headers: r.headers })));
+  }
+  return records.length;
 }
