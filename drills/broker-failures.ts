@@ -21,6 +21,7 @@ export const brokerFailures: Drill = {
     try {
       return await runGeneratorDrill({
         name: 'broker-failures',
+        checkOutputs: true,
         seed: 606,
         sizes: { ci: { events: 800, rate: 20, accounts: 3, days: 4 }, full: { events: 10_000, rate: 50, accounts: 6, days: 14 } },
         maxDeliveryAttempts: 1_000,

@@ -9,6 +9,7 @@ import { startConsumerProcesses } from './support/consumer-processes.js';
 import type { Drill, DrillContext, DrillResult } from './support/drill.js';
 import { startDrillPipeline } from './support/pipeline.js';
 import { childEnv, createDrillStack, sleep } from './support/stack.js';
+import { compareOutputs } from './support/outputs.js';
 import { compareWithTruth } from './support/truth.js';
 import { readDlq } from '../src/dlq/index.js';
 
@@ -50,12 +51,15 @@ export const consumerKills: Drill = {
       await pipeline.settle(run, ctx.size === 'ci' ? 120_000 : 900_000);
       const cmp = await compareWithTruth(stack.pool, truth);
       for (const e of cmp.examples) ctx.log(`    ${e}`);
+      // Every written row's output reached its topic as the table holds it (issue 14: the outbox).
+      const outputs = await compareOutputs(stack);
+      for (const e of outputs.examples) ctx.log(`    ${e}`);
       const dlq = await readDlq(stack.kafka, stack.topics.dlq);
       const unexpected = consumers.unexpectedExits();
       return {
-        drill: this.name, events: size.events, lost: cmp.lost, duplicated: cmp.duplicated, wrong: cmp.wrong, dlqExpected: 0, dlqActual: dlq.length,
-        durationMs: Date.now() - started, extraOk: unexpected === 0 && kills >= size.minKills,
-        notes: `3 consumer processes, ${stack.config.KAFKA_PARTITIONS} partitions, ${kills} SIGKILLs every ${size.everyMs / 1000} s (restart after 0.5 s); ${cmp.calendarRows} calendar rows, ${cmp.touchPoints} touch-points; ${unexpected} unexpected exits`,
+        drill: this.name, events: size.events, lost: cmp.lost + outputs.lost, duplicated: cmp.duplicated + outputs.duplicated, wrong: cmp.wrong + outputs.wrong, dlqExpected: 0, dlqActual: dlq.length,
+        durationMs: Date.now() - started, extraOk: unexpected === 0 && kills >= size.minKills && outputs.outboxLeft === 0,
+        notes: `3 consumer processes, ${stack.config.KAFKA_PARTITIONS} partitions, ${kills} SIGKILLs every ${size.everyMs / 1000} s (restart after 0.5 s); ${cmp.calendarRows} calendar rows, ${cmp.touchPoints} touch-points; outputs: ${outputs.checked} keys equal to their rows (${outputs.lost} missing, ${outputs.wrong} differ, ${outputs.duplicated} extra, ${outputs.outboxLeft} left in the outbox); ${unexpected} unexpected exits`,
       };
     } finally {
       await consumers.stop();

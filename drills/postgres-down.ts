@@ -16,6 +16,7 @@ export const postgresDown: Drill = {
   title: 'PostgreSQL unreachable (proxy down) mid-stream',
   run: (ctx) => runGeneratorDrill({
     name: 'postgres-down',
+    checkOutputs: true,
     seed: 303,
     sizes: { ci: { events: 800, rate: 25, accounts: 3, days: 4 }, full: { events: 10_000, rate: 50, accounts: 6, days: 14 } },
     // Deliveries keep being retried through the outage (Acme's own retry schedule is longer).

@@ -10,6 +10,7 @@ import type { DrillContext, DrillResult, DrillSize } from './drill.js';
 import { waitUntil } from '../../test/helpers/wait.js';
 import { startDrillPipeline, type DrillPipeline } from './pipeline.js';
 import { createDrillStack, type IsolatedStack } from './stack.js';
+import { compareOutputs } from './outputs.js';
 import { compareWithTruth, type Comparison } from './truth.js';
 
 export interface GeneratorSize {
@@ -21,6 +22,8 @@ export interface GeneratorSize {
 
 export interface GeneratorDrillSpec {
   name: string;
+  /** Also check that every written row's output reached its topic as the table holds it (support/outputs.ts). */
+  checkOutputs?: boolean;
   seed: number;
   sizes: Record<DrillSize, GeneratorSize>;
   faults?: Partial<FaultConfig>;
@@ -63,6 +66,8 @@ export async function runGeneratorDrill(spec: GeneratorDrillSpec, ctx: DrillCont
     await pipeline.settle(run, drainTimeout(ctx.size));
     const cmp = await compareWithTruth(stack.pool, truth);
     for (const e of cmp.examples) ctx.log(`    ${e}`);
+    const outputs = spec.checkOutputs ? await compareOutputs(stack) : undefined;
+    for (const e of outputs?.examples ?? []) ctx.log(`    ${e}`);
     const dlqIds = async () => new Set((await readDlq(stack.kafka, stack.topics.dlq)).map((r) => r.error.acmeId));
     const expected = spec.expectedDlq?.(truth) ?? new Set<string>();
     const actual = await dlqIds();
@@ -71,10 +76,13 @@ export async function runGeneratorDrill(spec: GeneratorDrillSpec, ctx: DrillCont
     const deliveries = pipeline.sandbox.deliveries.deliveries();
     const marks = `${deliveries.length} deliveries (${deliveries.filter((d) => d.duplicate).length} duplicated, ${deliveries.filter((d) => d.reorder_by).length} reordered, ${deliveries.filter((d) => d.status === 'lost').length} lost, ${deliveries.filter((d) => d.attempts.length > 1).length} delivered only on a retry)`;
     return {
-      drill: spec.name, events: size.events, lost: cmp.lost, duplicated: cmp.duplicated, wrong: cmp.wrong,
+      drill: spec.name, events: size.events, lost: cmp.lost + (outputs?.lost ?? 0), duplicated: cmp.duplicated + (outputs?.duplicated ?? 0), wrong: cmp.wrong + (outputs?.wrong ?? 0),
       dlqExpected: expected.size, dlqActual: sameDlq ? actual.size : -Math.abs(actual.size - expected.size) || -1,
-      durationMs: Date.now() - started, extraOk: extra.ok,
-      notes: [injected, `${cmp.calendarRows} calendar rows, ${cmp.touchPoints} touch-points; ${marks}`, extra.note].filter(Boolean).join('; '),
+      durationMs: Date.now() - started, extraOk: extra.ok && (outputs?.outboxLeft ?? 0) === 0,
+      notes: [
+        injected, `${cmp.calendarRows} calendar rows, ${cmp.touchPoints} touch-points; ${marks}`,
+        outputs && `outputs: ${outputs.checked} keys equal to their rows (${outputs.lost} missing, ${outputs.wrong} differ, ${outputs.duplicated} extra, ${outputs.outboxLeft} left in the outbox)`, extra.note,
+      ].filter(Boolean).join('; '),
     };
   } finally {
     await pipeline?.close();

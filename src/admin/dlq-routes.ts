@@ -1,13 +1,16 @@
 /**
  * The dead-letter queue over the admin API, scoped by tenant: list (with filters and a
  * count), show one record (payload decoded, error context), replay a selection (by IDs
- * or filters, with a dry run). Reading, decoding and replaying are src/dlq's; this only
+ * or filters, with a dry run). Records are read from the DLQ's index in PostgreSQL
+ * (dlq_records, src/dlq/records.ts), not by scanning the topic (issue 14). Reading,
+ * decoding and replaying are src/dlq's; this only
  * forces the tenant into every selection, so a tenant token never sees or replays
  * another tenant's records (those are reported as not found, like the other routes).
  */
 import type { FastifyInstance } from 'fastify';
 import type { Kafka, Producer } from 'kafkajs';
-import { describeDlqRecord, readDlq, replayDlq, type DlqFilter, type DlqRecord } from '../dlq/index.js';
+import { describeDlqRecord, replayDlq, type DlqFilter, type DlqRecord } from '../dlq/index.js';
+import { queryDlq } from '../dlq/records.js';
 import type { AvroCodec } from '../registry/index.js';
 import { visibleTenant } from './context.js';
 import { sendError } from './errors.js';
@@ -141,7 +144,7 @@ export function dlqRoutes(dlq: AdminDlqDeps | undefined) {
       async (request, reply) => {
         const tenant = await visibleTenant(services, request, request.params.id);
         if (!dlq) return unavailable(reply);
-        const records = await readDlq(dlq.kafka, dlq.topic, filterOf(tenant.id, request.query));
+        const records = await queryDlq(services.pool, dlq.topic, filterOf(tenant.id, request.query));
         const limit = Number(request.query.limit ?? 100);
         // Newest first: what a customer looks for after a failure.
         const newest = records.reverse().slice(0, limit);
@@ -155,7 +158,7 @@ export function dlqRoutes(dlq: AdminDlqDeps | undefined) {
       async (request, reply) => {
         const tenant = await visibleTenant(services, request, request.params.id);
         if (!dlq) return unavailable(reply);
-        const [record] = await readDlq(dlq.kafka, dlq.topic, filterOf(tenant.id, {}, [request.params.dlqId]));
+        const [record] = await queryDlq(services.pool, dlq.topic, filterOf(tenant.id, {}, [request.params.dlqId]));
         if (!record) return sendError(reply, 404, 'NOT_FOUND', `No DLQ record ${request.params.dlqId} for tenant ${tenant.id}`);
         const described = await describeDlqRecord(dlq.codec, record);
         return { ...summaryOf(record), headers: record.headers, payload: described.payload, decodeError: described.decodeError ?? null };
@@ -169,7 +172,7 @@ export function dlqRoutes(dlq: AdminDlqDeps | undefined) {
         const tenant = await visibleTenant(services, request, request.params.id);
         if (!dlq) return unavailable(reply);
         const body = request.body ?? {};
-        const records = await readDlq(dlq.kafka, dlq.topic, filterOf(tenant.id, body, body.ids));
+        const records = await queryDlq(services.pool, dlq.topic, filterOf(tenant.id, body, body.ids));
         const dryRun = body.dryRun ?? false;
         const report = await replayDlq(records, {
           producer: dlq.producer, pool: services.pool, dlqTopic: dlq.topic, allowedTopics: new Set(dlq.allowedTopics),

@@ -11,7 +11,8 @@ import { bootstrap, type Runtime } from '../bootstrap.js';
 import { loadConfig } from '../config/index.js';
 import { userInfo } from 'node:os';
 import { skipRecord } from '../dlq/skip.js';
-import { describeDlqRecord, readDlq, replayDlq, type DlqFilter, type DlqRecord } from '../dlq/index.js';
+import { describeDlqRecord, replayDlq, type DlqFilter, type DlqRecord } from '../dlq/index.js';
+import { queryDlq, reindexDlq } from '../dlq/records.js';
 import { createProducer } from '../kafka/index.js';
 import { createLogger } from '../logger.js';
 
@@ -71,17 +72,9 @@ function bar(label: string): cliProgress.SingleBar {
   return new cliProgress.SingleBar({ format: `${label} [{bar}] {value}/{total} {percentage}% | {eta_formatted} left`, stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic);
 }
 
+/** From the DLQ's index in PostgreSQL (dlq_records, issue 14): no scan of the topic. */
 async function read(rt: Runtime, filter: DlqFilter): Promise<DlqRecord[]> {
-  const progress = bar('reading DLQ');
-  let started = false;
-  try {
-    return await readDlq(rt.kafka, rt.topics.dlq, filter, (done, total) => {
-      if (!started && process.stderr.isTTY) progress.start(total, 0), (started = true);
-      if (started) progress.update(done);
-    });
-  } finally {
-    if (started) progress.stop();
-  }
+  return queryDlq(rt.pool, rt.topics.dlq, filter);
 }
 
 function row(r: DlqRecord): string {
@@ -138,6 +131,19 @@ export function registerDlq(program: Command): void {
         console.log(`${topic}/${flags.partition}@${flags.offset} (${result.tenantId}:${result.acmeId}) will go to the DLQ as OPERATOR_SKIPPED when ${result.pendingGroups.join(', ') || 'a consumer group'} reach(es) it; a stopped consumer resumes past it on restart`);
       }),
     );
+
+  dlq.command('reindex').description('index the records the DLQ topic holds in PostgreSQL (once after upgrading: list, count, show and replay read the index)').action(async () =>
+    withRuntime(async (rt) => {
+      const progress = bar('indexing DLQ');
+      let started = false;
+      const n = await reindexDlq(rt.kafka, rt.pool, rt.topics.dlq, (done, total) => {
+        if (!started && process.stderr.isTTY) progress.start(total, 0), (started = true);
+        if (started) progress.update(done);
+      });
+      if (started) progress.stop();
+      console.log(`${n} DLQ record(s) indexed`);
+    }),
+  );
 
   withFilters(dlq.command('replay').description('send selected DLQ records back to their source topics'))
     .option('--dry-run', 'say what would be replayed, send nothing')

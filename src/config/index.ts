@@ -98,6 +98,7 @@ export const SETTINGS = {
   CONSUMER_MAX_BYTES_PER_PARTITION: setting(positiveInt, '1048576', 'Kafka max.partition.fetch.bytes: largest fetch per partition, i.e. the size of one batch'),
   CONSUMER_RETRY_INITIAL_MS: setting(positiveInt, '200', 'First backoff before a batch is retried after a transient failure (retries are unlimited)'),
   CONSUMER_RETRY_MAX_MS: setting(positiveInt, '10000', 'Longest backoff between retries of a batch'),
+  CONSUMER_STALL_AFTER_MS: setting(positiveInt, '120000', 'After retrying one batch this long, its partition reports itself stalled (metric acme_sync_partition_stalled, /readyz) and keeps retrying'),
   CONSUMER_TENANT_CACHE_TTL_MS: setting(nonNegativeInt, '30000', 'How long the consumers cache a tenant and its Acme users (a settings change shows up within this)'),
   EDGE_TENANT_CACHE_TTL_MS: setting(nonNegativeInt, '2000', "How long the edge caches a tenant's webhook secrets and status"),
   WEBHOOK_ACK_TIMEOUT_MS: setting(positiveInt, '4000', 'A webhook whose Kafka write is not acknowledged by then answers 503 (Acme retries what it does not see answered within 5 s)'),

@@ -1,6 +1,6 @@
 /**
  * The consumer process's small HTTP server: /metrics, /healthz (alive), /readyz (every
- * runner joined its group and PostgreSQL answers) and the touch-point dashboard query
+ * runner joined its group, no partition stalled, and PostgreSQL answers) and the touch-point dashboard query
  * (helper C2's route plugin). `consumerRoutes` adds them to the process's app
  * (src/processes/consumers.ts); `createConsumerServer` is the same on a bare app.
  */
@@ -30,6 +30,9 @@ export async function consumerRoutes(app: FastifyInstance, options: ConsumerServ
   for (const runner of options.runners) {
     checks[runner.groupId] = async () => {
       if (!runner.isReady()) throw new Error('not joined to its consumer group');
+      // A partition retrying past CONSUMER_STALL_AFTER_MS (issue 14): not ready, instead of retrying silently.
+      const stalled = runner.stalledPartitions();
+      if (stalled.length > 0) throw new Error(`stalled partitions: ${stalled.join(', ')}`);
     };
   }
   registerHealthRoutes(app, checks);

@@ -19,7 +19,7 @@ import { DLQ_HEADERS } from '../consumers/runtime/dlq.js';
 import { claimDlqEntries } from '../consumers/runtime/dlq-index.js';
 import { asDatabaseError, withTransaction } from '../db/index.js';
 import { AcmeSyncError } from '../errors/index.js';
-import { kafkaUnavailable } from '../producers/publisher.js';
+import { indexDlqRecords, sendDlqMessages } from './records.js';
 
 export const HTTP_HEADER_PREFIX = 'acme-sync.http.';
 
@@ -71,11 +71,9 @@ export function createDeadLetterWriter(options: { pool: pg.Pool; producer: Produ
           [DLQ_HEADERS.time]: new Date(now()).toISOString(),
         };
         for (const [name, value] of Object.entries(letter.httpHeaders ?? {})) if (value !== undefined) headers[`${HTTP_HEADER_PREFIX}${name}`] = value.slice(0, 1000);
-        try {
-          await options.producer.send({ topic: options.topic, acks: -1, messages: [{ key: headers[DLQ_HEADERS.key]!, value: letter.raw, headers }] });
-        } catch (err) {
-          throw kafkaUnavailable(err);
-        }
+        // Indexed in dlq_records (the DLQ, queryable from PostgreSQL) in this transaction.
+        const published = await sendDlqMessages(options.producer, options.topic, [{ key: headers[DLQ_HEADERS.key]!, value: letter.raw, headers }]);
+        await indexDlqRecords(db, options.topic, published);
         return 'new';
       }).catch((err: unknown) => {
         throw err instanceof AcmeSyncError ? err : asDatabaseError(err);

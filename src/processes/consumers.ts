@@ -14,6 +14,7 @@ import { acmeClientsFor, oauthClientOf } from '../acme/client.js';
 import { acmeOutboundOf } from '../acme/outbound.js';
 import { createCalendarFlow } from '../consumers/calendar/index.js';
 import { createConsumerRunner, createTenantDirectory, type AcmeReader, type ConsumerRunner, type Flow, type FlowContext, type RunnerOptions } from '../consumers/runtime/index.js';
+import { createOutboxRelay } from '../consumers/runtime/outbox.js';
 import { consumerRoutes } from '../consumers/server.js';
 import { createTouchpointFlow } from '../consumers/touchpoints/index.js';
 import { createWritebackFlow, createWritebackMetrics, type AcmeWriter } from '../consumers/writeback/index.js';
@@ -59,7 +60,7 @@ export interface ConsumersOptions extends ProcessOptions {
   /** How the flows read Acme (default: an Acme client per tenant). */
   acme?: (tenantId: string) => AcmeReader;
   /** Overrides of the settings-derived runner options (tests, benchmarks). */
-  runner?: Partial<Pick<RunnerOptions, 'retry' | 'sessionTimeoutMs' | 'heartbeatIntervalMs' | 'maxBytesPerPartition' | 'partitionsConsumedConcurrently'>>;
+  runner?: Partial<Pick<RunnerOptions, 'retry' | 'sessionTimeoutMs' | 'heartbeatIntervalMs' | 'maxBytesPerPartition' | 'partitionsConsumedConcurrently' | 'stallAfterMs'>>;
   tenantCacheTtlMs?: number;
   /** Serve the dashboard query (default: when the touch-point flow runs here). */
   dashboard?: boolean;
@@ -74,13 +75,14 @@ declare module 'fastify' {
 }
 
 /** Runner settings from the validated configuration. */
-export function runnerSettings(config: Config): Pick<RunnerOptions, 'retry' | 'sessionTimeoutMs' | 'heartbeatIntervalMs' | 'maxBytesPerPartition' | 'partitionsConsumedConcurrently' | 'maxWaitTimeMs'> {
+export function runnerSettings(config: Config): Pick<RunnerOptions, 'retry' | 'sessionTimeoutMs' | 'heartbeatIntervalMs' | 'maxBytesPerPartition' | 'partitionsConsumedConcurrently' | 'maxWaitTimeMs' | 'stallAfterMs'> {
   return {
     sessionTimeoutMs: config.CONSUMER_SESSION_TIMEOUT_MS,
     heartbeatIntervalMs: config.CONSUMER_HEARTBEAT_INTERVAL_MS,
     maxBytesPerPartition: config.CONSUMER_MAX_BYTES_PER_PARTITION,
     partitionsConsumedConcurrently: config.CONSUMER_PARTITIONS_IN_FLIGHT,
     maxWaitTimeMs: config.CONSUMER_MAX_WAIT_MS,
+    stallAfterMs: config.CONSUMER_STALL_AFTER_MS,
     retry: { initialDelayMs: config.CONSUMER_RETRY_INITIAL_MS, maxDelayMs: config.CONSUMER_RETRY_MAX_MS },
   };
 }
@@ -128,11 +130,14 @@ const runnersPlugin = fp<{ options: ConsumersOptions; flows: readonly FlowName[]
     retry: { retries: config.ACME_RETRIES, deadlineMs: config.ACME_RETRY_DEADLINE_MS, onRetry: () => writebackMetrics.writebacks.inc({ outcome: 'retried' }) },
   });
   const settings = runnerSettings(config);
+  // One outbox relay per process publishes what every runner here committed (issue 14).
+  const relay = createOutboxRelay({ pool, producer: app.kafkaProducer, logger, metrics: app.metricsRegistry });
+  relay.start();
   // Live first (issue 17): history batches wait for live batches in flight and keep to their rate.
   const gate = createLaneGate({ maxRecordsPerSecond: config.CONSUMER_HISTORY_MAX_RECORDS_PER_SECOND });
   const runners = flows.flatMap((name) => {
     const groupId = options.groupIdOf?.(name) ?? `${config.CONSUMER_GROUP_PREFIX}.${name}`;
-    const common = { kafka, pool, codec, context, logger, metrics: app.metricsRegistry, producer: app.kafkaProducer, ...settings, ...options.runner, retry: { ...settings.retry, ...options.runner?.retry } };
+    const common = { kafka, pool, codec, context, logger, metrics: app.metricsRegistry, producer: app.kafkaProducer, relay, ...settings, ...options.runner, retry: { ...settings.retry, ...options.runner?.retry } };
     const flowOf = () => FLOWS[name]({ pool, writer, metrics: app.metricsRegistry });
     const live = createConsumerRunner({ ...common, topics, flow: gate.live(flowOf()), groupId });
     // The history lane (issue 17): its own group and topics, a bounded share of the consumers —
@@ -145,6 +150,7 @@ const runnersPlugin = fp<{ options: ConsumersOptions; flows: readonly FlowName[]
   app.decorate('consumersFailed', failed);
   app.addHook('onClose', async () => {
     await Promise.allSettled(runners.map((r) => r.stop()));
+    await relay.stop();
   });
   await consumerRoutes(app, { pool, metrics: app.metricsRegistry, runners, dashboard: options.dashboard ?? flows.includes('touchpoints'), metricsRoute: false });
 }, { name: 'acme-sync-consumer-runners', dependencies: ['acme-sync-producer'] });

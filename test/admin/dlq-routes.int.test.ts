@@ -5,6 +5,7 @@ import type { FastifyInstance, InjectOptions } from 'fastify';
 import { createAdminApp } from '../../src/admin/app.js';
 import { createAdminTokenStore } from '../../src/admin/tokens.js';
 import { toDlqMessage } from '../../src/consumers/runtime/dlq.js';
+import { publishDlq } from '../../src/dlq/records.js';
 import type { InboundRecord } from '../../src/consumers/runtime/types.js';
 import { DecodeError, ValidationError } from '../../src/errors/index.js';
 import { createProducer } from '../../src/kafka/index.js';
@@ -39,15 +40,12 @@ async function seedDlq(): Promise<void> {
     };
   };
   const noStart = new ValidationError('appointment has no start', { stage: 'validate' });
-  await producer.send({
-    topic: stack.topics.dlq,
-    acks: -1,
-    messages: [
+  // Through the DLQ's index, as every publisher of DLQ records does (the admin API reads the index).
+  await publishDlq(producer, stack.pool, stack.topics.dlq, [
       toDlqMessage({ record: await record('dlq-a', 'apt_a1', '1'), error: noStart }, meta),
       toDlqMessage({ record: await record('dlq-a', 'act_x', '2', { topic: stack.topics.activities, kind: 'activities', key: 'dlq-a:act_x', value: null, raw: Buffer.from('<script>not avro</script>'), schemaId: -1 }), error: new DecodeError('Not a Confluent-framed Avro record') }, meta),
       toDlqMessage({ record: await record('dlq-b', 'apt_b1', '3'), error: noStart }, meta),
-    ],
-  });
+  ]);
 }
 
 beforeAll(async () => {

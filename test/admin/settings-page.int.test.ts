@@ -15,6 +15,7 @@ import type { FastifyInstance } from 'fastify';
 import { createAdminApp } from '../../src/admin/app.js';
 import { createAdminTokenStore } from '../../src/admin/tokens.js';
 import { acmeClientsFor } from '../../src/acme/client.js';
+import { publishDlq } from '../../src/dlq/records.js';
 import { toDlqMessage } from '../../src/consumers/runtime/dlq.js';
 import { ValidationError } from '../../src/errors/index.js';
 import { createProducer } from '../../src/kafka/index.js';
@@ -72,7 +73,7 @@ async function putBadRecordInDlq(): Promise<void> {
     schemaId: stack.schemaIds.appointments!, headers: {}, timestamp: Date.now(), raw: await stack.codec.encode('appointments', event.value),
   };
   const meta = { groupId: 'g-calendar', clientId: 'c-1', attempts: 1, now: Date.now() };
-  await producer.send({ topic: stack.topics.dlq, acks: -1, messages: [toDlqMessage({ record, error: new ValidationError('appointment has no start', { stage: 'validate' }) }, meta)] });
+  await publishDlq(producer, stack.pool, stack.topics.dlq, [toDlqMessage({ record, error: new ValidationError('appointment has no start', { stage: 'validate' }) }, meta)]);
 }
 
 beforeAll(async () => {

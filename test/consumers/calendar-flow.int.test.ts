@@ -9,6 +9,28 @@ const h = useHarness();
 const ledgerOf = async (groupId: string, tenantId: string) => (await readLedger(h.stack.pool, groupId)).find((r) => r.tenantId === tenantId);
 
 describe('the calendar flow through the runner', () => {
+  it('bug: every written row emitted an output — a new version that changes nothing a subscriber sees is written and counted, but not published', async () => {
+    await createApiKeyTenant(h.acme, h.tenants, 'cal-vis');
+    const T = 'cal-vis';
+    const runner = h.runner({ groupId: `${h.stack.id}-visible` });
+    await runner.start();
+    // One version at a time (in one batch the newest version alone would be written).
+    const versions = [{ title: 'same', correlation_id: 'first' }, { title: 'same', correlation_id: 'second' }, { title: 'moved', correlation_id: 'third' }];
+    for (const [i, v] of versions.entries()) {
+      await h.produce([{ kind: 'appointments', value: appointment({ tenant_id: T, acme_id: 'apt_same', acme_version: i + 1, ...v }) }]);
+      await vi.waitFor(async () => expect(await ledgerOf(runner.groupId, T)).toMatchObject({ received: i + 1, written: i + 1, dlq: 0, skipped: 0 }), { timeout: 45_000, interval: 200 });
+    }
+    const row = (await h.calendarRows()).find((r) => r.tenant_id === T)!;
+    expect(row).toMatchObject({ acme_version: '3', correlation_id: 'third' });
+    // Versions 1 and 3 are visible changes; version 2 only moved the version and the correlation ID.
+    await vi.waitFor(async () => {
+      const published = (await readTopic(h.stack, h.stack.topics.calendar)).filter((r) => r.key === recordKey(T, 'apt_same'));
+      const versions = await Promise.all(published.map(async (r) => ((await h.stack.codec.decode(r.value)).value as { acme_version: number }).acme_version));
+      expect(versions).toEqual([1, 3]);
+    }, { timeout: 45_000, interval: 200 });
+    await runner.stop();
+  });
+
   it('keeps one row per appointment, newest version wins, enriched from contacts known before, after or only in Acme', async () => {
     const t = await createApiKeyTenant(h.acme, h.tenants, 'cal-a');
     const rep = h.acme.sandbox.store.createUser(t.accountId, { name: 'Rep', email: 'rep@example.com', time_zone: 'Europe/Berlin' });

@@ -24,7 +24,11 @@ describe('a large batch', () => {
       const { rows } = await h.stack.pool.query<{ n: string }>('SELECT count(*) AS n FROM calendar_events');
       expect(Number(rows[0]!.n)).toBe(3_000);
     }, { timeout: 90_000, interval: 200 });
-    const published = (await h.stack.admin.fetchTopicOffsets(h.stack.topics.calendar)).reduce((n, p) => n + Number(p.high), 0);
-    expect(published).toBe(3_000);
+    // Published after COMMIT by the outbox relay (issue 14): wait for it, then nothing is left in the outbox.
+    await vi.waitFor(async () => {
+      const published = (await h.stack.admin.fetchTopicOffsets(h.stack.topics.calendar)).reduce((n, p) => n + Number(p.high), 0);
+      expect(published).toBe(3_000);
+    }, { timeout: 90_000, interval: 200 });
+    expect((await h.stack.pool.query('SELECT count(*)::int AS n FROM outbox')).rows[0].n).toBe(0);
   });
 });

@@ -5,6 +5,7 @@ import { createMetricsRegistry } from '../../src/metrics/index.js';
 import { createApiKeyTenant } from '../acme/sandbox-tenants.js';
 import { appointment, readTopic, useHarness } from './support/harness.js';
 import { startTcpProxy } from './support/tcp-proxy.js';
+import { createConsumerServer } from '../../src/consumers/server.js';
 import { DLQ_HEADERS } from '../../src/consumers/runtime/dlq.js';
 
 const h = useHarness();
@@ -39,6 +40,38 @@ describe('the consumer runner under failure', () => {
       expect(dlq).toEqual([]);
     } finally {
       await runner.stop();
+      await pool.end().catch(() => undefined);
+      await proxy.close();
+    }
+  });
+
+  it('bug: a partition retried a PostgreSQL outage silently forever — past the stall deadline it reports itself stalled (metric, /readyz) and recovers when the outage ends', async () => {
+    const T = 'res-stall';
+    await createApiKeyTenant(h.acme, h.tenants, T);
+    const url = new URL(h.stack.config.DATABASE_URL);
+    const proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port || 5432) });
+    url.port = String(proxy.port);
+    const pool = createPool({ url: url.toString(), schema: h.stack.config.DATABASE_SCHEMA, poolMax: 4 });
+    pool.on('error', () => undefined);
+    const metrics = createMetricsRegistry({ service: 'test', collectDefault: false });
+    const runner = h.runner({ pool, metrics, groupId: `${h.stack.id}-stall`, stallAfterMs: 1_000 });
+    const server = await createConsumerServer({ pool: h.stack.pool, metrics, runners: [runner], dashboard: false });
+    const stalledSeries = async () => (await metrics.getSingleMetricAsString('acme_sync_partition_stalled')).split('\n').filter((l) => l.startsWith('acme_sync_partition_stalled{'));
+    try {
+      await runner.start();
+      await proxy.down();
+      await h.produce(appointments(T, 0, 3));
+      await vi.waitFor(() => expect(runner.stalledPartitions().length).toBeGreaterThan(0), { timeout: 45_000, interval: 200 });
+      expect(await stalledSeries()).toContainEqual(expect.stringMatching(/flow="calendar".* 1$/));
+      expect((await server.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(503);
+      await proxy.up();
+      await vi.waitFor(async () => expect(await rowsOf(T)).toHaveLength(3), { timeout: 45_000, interval: 200 });
+      await vi.waitFor(() => expect(runner.stalledPartitions()).toEqual([]), { timeout: 45_000, interval: 200 });
+      expect((await stalledSeries()).every((l) => l.endsWith(' 0'))).toBe(true);
+      expect((await server.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+    } finally {
+      await runner.stop();
+      await server.close();
       await pool.end().catch(() => undefined);
       await proxy.close();
     }

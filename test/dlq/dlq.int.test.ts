@@ -4,6 +4,7 @@ import { DecodeError, ValidationError } from '../../src/errors/index.js';
 import { toDlqMessage } from '../../src/consumers/runtime/dlq.js';
 import type { InboundRecord } from '../../src/consumers/runtime/types.js';
 import { REPLAY_HEADERS, describeDlqRecord, readDlq, replayDlq } from '../../src/dlq/index.js';
+import { queryDlq, reindexDlq } from '../../src/dlq/records.js';
 import { createProducer } from '../../src/kafka/index.js';
 import { toOutboundEvent } from '../../src/transforms/acme-to-event.js';
 import { createIsolatedStack, type IsolatedStack } from '../helpers/isolated-stack.js';
@@ -38,6 +39,21 @@ beforeAll(async () => {
 afterAll(async () => stack?.close());
 
 describe('reading the DLQ', () => {
+  it('answers from the index in PostgreSQL exactly what the topic holds, with the same filters, once records published before the index are reindexed (idempotently)', async () => {
+    // Published straight to the topic (as before the index existed): not in the index yet.
+    expect(await queryDlq(stack.pool, stack.topics.dlq)).toEqual([]);
+    expect(await reindexDlq(stack.kafka, stack.pool, stack.topics.dlq)).toBe(3);
+    expect(await reindexDlq(stack.kafka, stack.pool, stack.topics.dlq)).toBe(3);
+    const filters = [{}, { tenantId: 'tenant-b' }, { stage: 'validate' }, { sourceTopic: stack.topics.activities }, { code: 'NOPE' }, { code: 'VALIDATION_FAILED', tenantId: 'tenant-a' }, { since: Date.now() + 60_000 }];
+    for (const filter of filters) {
+      const scanned = await readDlq(stack.kafka, stack.topics.dlq, filter);
+      const indexed = await queryDlq(stack.pool, stack.topics.dlq, filter);
+      expect(indexed, JSON.stringify(filter)).toEqual(scanned);
+    }
+    const [first] = await readDlq(stack.kafka, stack.topics.dlq);
+    expect((await queryDlq(stack.pool, stack.topics.dlq, { ids: [first!.id] })).map((r) => r.id)).toEqual([first!.id]);
+  });
+
   it('lists every record with its error context and filters by tenant, code, stage and source topic', async () => {
     const all = await readDlq(stack.kafka, stack.topics.dlq);
     expect(all).toHaveLength(3);

@@ -13,7 +13,7 @@ import { toContactRow, type ContactRow } from '../../transforms/contact.js';
 import { newestPerKey } from '../../transforms/versions.js';
 import type { AcmeAppointmentEvent, AcmeContactEvent } from '../../transforms/types.js';
 import type { Tenant } from '../../tenants/types.js';
-import { calendarRowsForContacts, updateCalendarCustomers, upsertCalendarRows, type StoredCalendarRow } from '../sinks/calendar.js';
+import { calendarRowsForContacts, updateCalendarCustomers, upsertCalendarRows, type StoredCalendarRow, type WrittenCalendarRow } from '../sinks/calendar.js';
 import { readContacts, upsertContacts, type Queryable } from '../sinks/contacts.js';
 import type { DlqEntry, Flow, FlowContext, InboundRecord, OutputRecord } from '../runtime/types.js';
 import { countBy } from '../runtime/ledger.js';
@@ -76,7 +76,9 @@ export function createCalendarFlow(options: CalendarFlowOptions): Flow<CalendarP
       outputs.push(...(await refreshCustomers(db, changedContacts, ctx)).map(toOutput));
 
       const changedRows = await applyAppointments(db, prepared.appointments);
-      outputs.push(...changedRows.filter(isPublishable).map(toOutput));
+      // Outputs only for changes a subscriber can see (issue 14): a new version that only
+      // moves acme_version / correlation_id is written (and counted) but not published.
+      outputs.push(...changedRows.filter((r) => r.visibleChange && isPublishable(r)).map(toOutput));
       const written = countBy([...contactsWritten, ...changedRows], (r) => r.tenantId);
       // Skipped: per tenant, what was handed to apply (or switched off) and changed nothing.
       const skipped = new Map(prepared.disabled);
@@ -151,7 +153,7 @@ async function prepareAppointments(records: InboundRecord<AcmeAppointmentEvent>[
   }
 }
 
-async function applyAppointments(db: Queryable, appointments: readonly PreparedAppointment[]): Promise<StoredCalendarRow[]> {
+async function applyAppointments(db: Queryable, appointments: readonly PreparedAppointment[]): Promise<WrittenCalendarRow[]> {
   const contactIds = appointments.flatMap(({ event }) => (event.contact_id === null ? [] : [{ tenantId: event.tenant_id, acmeId: event.contact_id }]));
   const contacts = new Map((await readContacts(db, contactIds)).map((c) => [contactKey(c.tenantId, c.acmeId), c]));
   const rows: CalendarRow[] = [];
@@ -177,5 +179,5 @@ async function refreshCustomers(db: Queryable, changed: readonly { tenantId: str
     const next = withCustomer(row, customerOf(contact), tenant.settings);
     if (next !== undefined) updates.push(next);
   }
-  return (await updateCalendarCustomers(db, updates)).filter(isPublishable);
+  return (await updateCalendarCustomers(db, updates)).filter((r) => r.visibleChange && isPublishable(r));
 }

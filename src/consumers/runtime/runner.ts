@@ -1,7 +1,10 @@
 /**
  * The consumer runner: one kafkajs consumer group per flow, `eachBatch` per
- * partition, and one PostgreSQL transaction per batch that holds the flow's writes,
- * the acknowledged outputs and DLQ records, the ledger and the next offset.
+ * partition, each batch through explicit stages (stages/: decode → admit/fence →
+ * prepare → apply → emit, each with its tolerance, stages/tolerance.ts), and one PostgreSQL transaction per batch that holds the flow's writes,
+ * the outputs and DLQ records (as outbox rows), the ledger and the next offset. The
+ * outbox relay (outbox.ts) publishes them after COMMIT: no Kafka round trip is made while
+ * the batch holds its offset and sink row locks (issue 14).
  *
  *  - Offsets: PostgreSQL is the source of truth. Before the first batch of a partition
  *    in a generation we compare with the stored offset and seek back when Kafka's
@@ -12,11 +15,12 @@
  *    and consumption goes on; so do records PostgreSQL refuses for a VALUE (SQLSTATE
  *    class 22/23), found by bisecting the batch under savepoints (applyIsolating), and
  *    records an operator skipped (`acme-sync dlq skip`, table dlq_skips). The DLQ is
- *    idempotent: a record is produced to it only when this transaction inserted its
+ *    idempotent: a record is queued for it only when this transaction inserted its
  *    dlq_entries row (same record, version and reason = one DLQ record).
  *  - Transient failures (PostgreSQL, registry, Acme, Kafka down, timeouts) retry the
- *    whole batch with the shared jittered backoff, forever, with the partition paused
- *    and heartbeats flowing; never DLQ, never skip.
+ *    whole batch with the shared jittered backoff, with the partition paused and
+ *    heartbeats flowing; never DLQ, never skip. Past `stallAfterMs` the partition reports
+ *    itself stalled (stages/stall.ts: metric, /readyz, alert) and keeps retrying.
  *  - Programmer errors (TypeError, SQL that PostgreSQL refuses as such — class 42 —,
  *    anything non-retriable a flow THROWS instead of returning per record) stop the runner: `done` rejects and the
  *    process exits non-zero. A bug is not a property of one record: sending it to the
@@ -27,24 +31,28 @@
  *    enrich) are tolerant.
  */
 import { hostname } from 'node:os';
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import type pg from 'pg';
-import { AcmeSyncError, DecodeError, ERROR_CODES, PermanentError, databaseError, isRecordFault, isRetriable } from '../../errors/index.js';
-import { withTransaction } from '../../db/index.js';
-import { chunkTopicMessages, createProducer, type TopicKind, type TopicNames } from '../../kafka/index.js';
+import { AcmeSyncError, databaseError, isRetriable } from '../../errors/index.js';
+import { createProducer, type TopicKind, type TopicNames } from '../../kafka/index.js';
 import type { Logger } from '../../logger.js';
 import type { Registry } from '../../metrics/index.js';
-import { createFreshnessMetrics, type SyncedEvent } from '../../metrics/freshness.js';
+import { createFreshnessMetrics } from '../../metrics/freshness.js';
 import { kafkaUnavailable } from '../../producers/publisher.js';
 import type { AvroCodec } from '../../registry/index.js';
 import { retry, systemClock, type Clock, type RetryOptions } from '../../retry/index.js';
-import { dlqIndexEntry, identityOf, schemaIdOrUnknown, toDlqMessage } from './dlq.js';
-import { claimDlqEntries } from './dlq-index.js';
-import { readSkips, skippedEntry, type Skip } from './skips.js';
-import { EMPTY_COUNTS, addCounts, addToLedger, countBy, isBalanced, type LedgerCounts } from './ledger.js';
+import { readSkips, type Skip } from './skips.js';
 import { createConsumerMetrics, type ConsumerMetrics } from './metrics.js';
-import { isBelow, lockNextOffset, readNextOffset, storeNextOffset, type PartitionRef } from './offsets.js';
-import type { DlqEntry, Flow, FlowContext, InboundRecord, OutputRecord } from './types.js';
+import { readNextOffset, type PartitionRef } from './offsets.js';
+import { createOutboxRelay, type OutboxRelay } from './outbox.js';
+import { applySkips, fence } from './stages/admit.js';
+import { applyBatch, type ApplyDeps } from './stages/apply.js';
+import { toInbound } from './stages/decode.js';
+import { emit } from './stages/emit.js';
+import { prepareBatch } from './stages/prepare.js';
+import { createStallWatch } from './stages/stall.js';
+import { Abandon, Bisect, Fatal, Refence, judge } from './stages/tolerance.js';
+import type { Flow, FlowContext } from './types.js';
 
 export interface RunnerOptions {
   kafka: Kafka;
@@ -58,6 +66,11 @@ export interface RunnerOptions {
   metrics: Registry;
   /** Shared producer for outputs and the DLQ; the runner creates (and owns) one when absent. */
   producer?: Producer;
+  /**
+   * The outbox relay that publishes this runner's committed outputs and DLQ records
+   * (shared by the runners of a process); the runner creates (and owns) one when absent.
+   */
+  relay?: OutboxRelay;
   clientId?: string;
   partitionsConsumedConcurrently?: number;
   sessionTimeoutMs?: number;
@@ -68,6 +81,8 @@ export interface RunnerOptions {
    * when there is no new data: kafkajs' default of 5 s held SIGTERM for that long.
    */
   maxWaitTimeMs?: number;
+  /** After this long retrying one batch, the partition reports itself stalled (default 120 s). */
+  stallAfterMs?: number;
   /** Backoff of batch retries after transient failures (they retry without limit). */
   retry?: Partial<Pick<RetryOptions, 'initialDelayMs' | 'maxDelayMs' | 'factor' | 'random'>>;
 }
@@ -81,30 +96,8 @@ export interface ConsumerRunner {
   readonly done: Promise<void>;
   /** Joined the group and not stopped: for /readyz. */
   isReady(): boolean;
-}
-
-/** Thrown inside a batch to abandon it without side effects (stop, lost partition). */
-class Abandon extends Error {}
-/** The stored offset moved between our read and the lock: prepare again on fresh ground. */
-class Refence extends Error {}
-/** PostgreSQL refused a value of the batch: run it again in a fresh transaction that bisects it. */
-class Bisect extends Error {
-  constructor(cause: unknown) {
-    super('bisect', { cause });
-  }
-}
-
-interface Prepared {
-  /** Every live record, decoded where it could be (for end-to-end latency and freshness). */
-  records: InboundRecord[];
-  dlq: DlqEntry[];
-  /** The flow's prepared batch (all tenants) and the records it sends to the DLQ. */
-  ready: unknown;
-  flowDlq: DlqEntry[];
-  /** Per tenant, the records handed to the flow. */
-  received: Map<string, number>;
-  /** The records handed to the flow (decoded, of known tenants), in offset order. */
-  admitted: InboundRecord[];
+  /** Partitions (`topic:partition`) retrying past the stall deadline: /readyz reports them. */
+  stalledPartitions(): string[];
 }
 
 export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
@@ -115,9 +108,11 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
   // From the start, so the first imbalance is an increase to Prometheus (and the alert's series exists).
   metrics.ledgerImbalance.inc({ flow: flow.name }, 0);
   const clientId = options.clientId ?? `${groupId}-${hostname()}-${process.pid}`;
-  const kindOf = new Map<string, TopicKind>(Object.entries(topics).map(([kind, name]) => [name, kind as TopicKind]));
+  const kindOf: ReadonlyMap<string, TopicKind> = new Map<string, TopicKind>(Object.entries(topics).map(([kind, name]) => [name, kind as TopicKind]));
   const ownsProducer = options.producer === undefined;
   const producer = options.producer ?? createProducer(options.kafka);
+  const ownsRelay = options.relay === undefined;
+  const relay = options.relay ?? createOutboxRelay({ pool, producer, logger: log, metrics: options.metrics });
   const sessionTimeout = options.sessionTimeoutMs ?? 30_000;
   const consumer: Consumer = options.kafka.consumer({
     groupId,
@@ -128,6 +123,8 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
     maxWaitTimeInMs: options.maxWaitTimeMs ?? 500,
     allowAutoTopicCreation: false,
   });
+  const stall = createStallWatch(options.metrics, flow.name, options.stallAfterMs ?? 120_000);
+  const applyDeps: ApplyDeps = { pool, codec, topics, flow, context, groupId, clientId };
   const stopping = new AbortController();
   const positioned = new Set<string>();
   /** Operator skips by `topic:partition`, then offset. */
@@ -159,6 +156,7 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
       if (assignment[key.slice(0, at)]?.includes(Number(key.slice(at + 1)))) continue;
       metrics.lag.remove(labels);
       lagSeries.delete(key);
+      stall.forget(key);
     }
     joined = true;
     log.info({ assignment: payload.memberAssignment }, 'joined consumer group');
@@ -174,145 +172,7 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
     joined = false;
     log.fatal({ err }, 'consumer runner gave up');
     stopping.abort(new Abandon('runner failed'));
-    void consumer.disconnect().catch(() => undefined).finally(() => (ownsProducer ? producer.disconnect().catch(() => undefined) : undefined)).finally(() => settle.reject(err));
-  }
-
-  // -- one batch -------------------------------------------------------------
-
-  function toInbound(topic: string, partition: number, m: KafkaMessage): InboundRecord {
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(m.headers ?? {})) if (v !== undefined) headers[k] = Array.isArray(v) ? String(v[0]) : String(v);
-    return {
-      topic, kind: kindOf.get(topic)!, partition, offset: m.offset, key: m.key?.toString('utf8') ?? null, value: null,
-      schemaId: schemaIdOrUnknown(m.value), headers, timestamp: Number(m.timestamp), raw: m.value,
-    };
-  }
-
-  /** Decode and check the tenant; transient failures throw. */
-  async function admit(records: InboundRecord[]): Promise<{ ok: InboundRecord[]; dlq: DlqEntry[] }> {
-    const ok: InboundRecord[] = [];
-    const dlq: DlqEntry[] = [];
-    for (const record of records) {
-      try {
-        const decoded = await codec.decode(record.raw);
-        const admitted = { ...record, value: decoded.value, schemaId: decoded.schemaId };
-        const tenantId = identityOf(admitted).tenantId;
-        if ((await context.tenants.get(tenantId)) === undefined) {
-          dlq.push({ record: admitted, error: new PermanentError(`Unknown tenant ${JSON.stringify(tenantId)}`, { code: ERROR_CODES.UNKNOWN_TENANT, stage: 'validate', context: { tenantId } }) });
-        } else ok.push(admitted);
-      } catch (err) {
-        if (err instanceof DecodeError) dlq.push({ record, error: err.atStage('decode') });
-        else throw err;
-      }
-    }
-    return { ok, dlq };
-  }
-
-  async function prepare(records: InboundRecord[]): Promise<Prepared> {
-    const admitted = await admit(records);
-    const { ready, dlq } = admitted.ok.length === 0 ? { ready: undefined, dlq: [] } : await guard(() => flow.prepare(admitted.ok, context));
-    return {
-      records: [...admitted.ok, ...admitted.dlq.map((entry) => entry.record)], dlq: admitted.dlq,
-      ready, flowDlq: dlq, received: countBy(admitted.ok, (r) => identityOf(r).tenantId), admitted: admitted.ok,
-    };
-  }
-
-  /** Transient failures pass through (retry); anything else a flow throws is a bug. */
-  async function guard<T>(fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      if (err instanceof Abandon || err instanceof Refence || err instanceof Bisect || isRetriable(err) || isRecordFault(err)) throw err;
-      throw new Fatal(err);
-    }
-  }
-
-  interface Applied {
-    written: Map<string, number>;
-    skipped: Map<string, number>;
-    outputs: OutputRecord[];
-    /** The flow's DLQ entries and the records PostgreSQL refused (found by bisection). */
-    flowDlq: DlqEntry[];
-  }
-
-  /**
-   * flow.apply for the whole batch; when PostgreSQL refuses a VALUE (SQLSTATE class 22 or
-   * 23: a NUL byte, a timestamp out of range, a constraint), the transaction is rolled
-   * back and the batch runs again (`bisect`) under savepoints — halves, down to single
-   * records, each prepared again — so exactly the refused records go to the DLQ with the
-   * database's reason and every other record is written once, in that transaction with
-   * the offsets. Any other failure passes through (transient: the batch is retried; a
-   * bug: the runner stops).
-   */
-  async function applyIsolating(db: pg.PoolClient, prepared: Prepared, bisect: boolean): Promise<Applied> {
-    if (!bisect) {
-      // The usual case costs no savepoint: a refused value aborts this transaction, and the
-      // batch runs again in a fresh one that bisects (Bisect, caught in eachBatch).
-      try {
-        const result = await guard(() => flow.apply(db, prepared.ready, context));
-        return { written: new Map(result.written), skipped: new Map(result.skipped), outputs: [...result.outputs], flowDlq: [...prepared.flowDlq] };
-      } catch (err) {
-        if (isRecordFault(err)) throw new Bisect(err);
-        throw err;
-      }
-    }
-    const acc: Applied = { written: new Map(), skipped: new Map(), outputs: [], flowDlq: [] };
-    await applyPart(db, prepared.admitted, { ready: prepared.ready, dlq: prepared.flowDlq }, acc);
-    return acc;
-  }
-
-  async function applyPart(db: pg.PoolClient, records: InboundRecord[], part: { ready: unknown; dlq: DlqEntry[] } | undefined, acc: Applied): Promise<void> {
-    part ??= await guard(() => flow.prepare(records, context));
-    await db.query('SAVEPOINT isolate');
-    let result: Awaited<ReturnType<Flow['apply']>>;
-    try {
-      result = await guard(() => flow.apply(db, part.ready, context));
-    } catch (err) {
-      if (!isRecordFault(err)) throw err;
-      await db.query('ROLLBACK TO SAVEPOINT isolate');
-      await db.query('RELEASE SAVEPOINT isolate');
-      const refused = part.dlq.map((entry) => entry.record);
-      const handed = records.filter((r) => !refused.includes(r));
-      if (handed.length <= 1) {
-        acc.flowDlq.push(...part.dlq);
-        for (const record of handed) acc.flowDlq.push({ record, error: databaseError(err, 'sink', { tenantId: identityOf(record).tenantId, acmeId: identityOf(record).acmeId }) });
-        return;
-      }
-      const half = Math.ceil(records.length / 2);
-      for (const slice of [records.slice(0, half), records.slice(half)]) await applyPart(db, slice, undefined, acc);
-      return;
-    }
-    await db.query('RELEASE SAVEPOINT isolate');
-    for (const [tenantId, n] of result.written) acc.written.set(tenantId, (acc.written.get(tenantId) ?? 0) + n);
-    for (const [tenantId, n] of result.skipped) acc.skipped.set(tenantId, (acc.skipped.get(tenantId) ?? 0) + n);
-    acc.outputs.push(...result.outputs);
-    acc.flowDlq.push(...part.dlq);
-  }
-
-  async function produce(records: { topic: string; messages: Message[] }[]): Promise<void> {
-    // In order, in requests small enough for the broker: one sendBatch of a large batch's
-    // outputs was refused as MESSAGE_TOO_LARGE, retried forever, and stalled the partition
-    // (found by the benchmarks).
-    for (const topicMessages of chunkTopicMessages(records.filter((t) => t.messages.length > 0))) {
-      try {
-        await producer.sendBatch({ topicMessages, acks: -1 });
-      } catch (err) {
-        throw kafkaUnavailable(err);
-      }
-    }
-  }
-
-  async function encodeOutputs(outputs: readonly OutputRecord[]): Promise<{ topic: string; messages: Message[] }[]> {
-    const byTopic = new Map<string, Message[]>();
-    for (const o of outputs) {
-      const value = o.value === null ? null : await codec.encode(o.kind, o.value);
-      const topic = topics[o.kind];
-      const message = { key: o.key, value };
-      const messages = byTopic.get(topic);
-      if (messages === undefined) byTopic.set(topic, [message]);
-      else messages.push(message);
-    }
-    return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+    void consumer.disconnect().catch(() => undefined).finally(() => (ownsRelay ? relay.stop(0) : undefined)).finally(() => (ownsProducer ? producer.disconnect().catch(() => undefined) : undefined)).finally(() => settle.reject(err));
   }
 
   async function processOnce(payload: EachBatchPayload, attempts: number, checkpoint: () => void, bisect: boolean): Promise<void> {
@@ -334,93 +194,29 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
         throw new Abandon('seek');
       }
     }
-    const all = batch.messages.map((m) => toInbound(batch.topic, batch.partition, m));
-    const live = all.filter((r) => !isBelow(r.offset, stored));
-    const lastOffset = batch.lastOffset();
-    const nextOffset = (BigInt(lastOffset) + 1n).toString();
-    const fenced = all.length - live.length;
-    metrics.records.inc({ flow: flow.name, topic: kindOf.get(batch.topic) ?? 'appointments', outcome: 'fenced' }, fenced);
+    const kind = kindOf.get(batch.topic) ?? 'appointments';
+    // Stage admit/fence (fencing under the row lock happens again in apply: Refence).
+    const { live, fenced } = fence(batch.messages.map((m) => toInbound(kindOf, batch.topic, batch.partition, m)), stored);
+    metrics.records.inc({ flow: flow.name, topic: kind, outcome: 'fenced' }, fenced);
     if (live.length === 0) return;
-    const skipsHere = skips.get(key);
-    const toSkip = skipsHere === undefined || skipsHere.size === 0 ? [] : live.filter((r) => skipsHere.has(r.offset));
-    const prepared = await prepare(toSkip.length === 0 ? live : live.filter((r) => !skipsHere!.has(r.offset)));
-    if (toSkip.length > 0) {
-      const entries = toSkip.map((r) => skippedEntry(r, skipsHere!.get(r.offset)!));
-      prepared.dlq.push(...entries);
-      prepared.records.push(...entries.map((e) => e.record));
-    }
+    const { kept, skipped } = applySkips(live, skips.get(key));
+    // Stages decode, admit (tenants), prepare: outside any transaction.
+    const prepared = await prepareBatch(applyDeps, kept, skipped);
     checkpoint();
-
+    // Stage apply: one transaction, no Kafka I/O.
     const started = performance.now();
-    const counts = new Map<string, LedgerCounts>();
-    const count = (tenantId: string, c: Partial<LedgerCounts>) => counts.set(tenantId, addCounts(counts.get(tenantId) ?? EMPTY_COUNTS, c));
-    let written = 0;
-    let skipped = 0;
-    let dlq: DlqEntry[] = [];
-    let repeats: DlqEntry[] = [];
-
-    await withTransaction(pool, async (db) => {
-      const locked = await lockNextOffset(db, ref);
-      if (locked !== (stored ?? '0')) {
-        storedOffsets.delete(key);
-        throw new Refence();
-      }
-      // One apply per batch, all tenants together: the sinks take their row locks in one
-      // global order (tenant first), so concurrent batches cannot deadlock on shared rows.
-      const result = prepared.received.size === 0 ? { written: new Map(), skipped: new Map(), outputs: [], flowDlq: prepared.flowDlq } : await applyIsolating(db, prepared, bisect);
-      // The DLQ is idempotent (dlq_entries): a record already there for the same reason at
-      // the same version is not sent again, and counts as skipped, not as a new DLQ record.
-      const candidates = [...prepared.dlq, ...result.flowDlq];
-      const fresh = await claimDlqEntries(db, candidates.map((entry) => dlqIndexEntry(entry, groupId)));
-      const isNew = new Map(candidates.map((entry, i) => [entry, fresh[i]!]));
-      dlq = candidates.filter((entry) => isNew.get(entry));
-      repeats = candidates.filter((entry) => !isNew.get(entry));
-      const tenantOf = (entry: DlqEntry) => identityOf(entry.record).tenantId;
-      // Records the runner judged itself (undecodable, unknown tenant, operator skip): a ledger line each.
-      for (const entry of prepared.dlq) count(tenantOf(entry), isNew.get(entry) ? { received: 1, dlq: 1 } : { received: 1, skipped: 1 });
-      skipped += prepared.dlq.filter((entry) => !isNew.get(entry)).length;
-      // The flow's records: what its sinks wrote and skipped, its new DLQ records, and its repeats as skipped.
-      const flowDlq = countBy(result.flowDlq.filter((entry) => isNew.get(entry)), tenantOf);
-      const flowRepeats = countBy(result.flowDlq.filter((entry) => !isNew.get(entry)), tenantOf);
-      for (const [tenantId, received] of prepared.received) {
-        const tenantCounts = {
-          received, written: result.written.get(tenantId) ?? 0, skipped: (result.skipped.get(tenantId) ?? 0) + (flowRepeats.get(tenantId) ?? 0), dlq: flowDlq.get(tenantId) ?? 0,
-        };
-        if (!isBalanced(tenantCounts)) {
-          metrics.ledgerImbalance.inc({ flow: flow.name });
-          log.error({ tenantId, ...tenantCounts }, 'flow outcome does not balance: written + skipped + dlq != received');
-        }
-        count(tenantId, tenantCounts);
-        written += tenantCounts.written;
-        skipped += tenantCounts.skipped;
-      }
-      const outputs: readonly OutputRecord[] = result.outputs;
-      const now = context.now();
-      const dlqMessages = dlq.map((entry) => toDlqMessage(entry, { groupId, clientId, attempts, now }));
-      await produce([...(await encodeOutputs(outputs)), { topic: topics.dlq, messages: dlqMessages }]);
-      await addToLedger(db, groupId, counts);
-      await storeNextOffset(db, ref, nextOffset);
-      checkpoint();
-    });
+    const nextOffset = (BigInt(batch.lastOffset()) + 1n).toString();
+    let outcome;
+    try {
+      outcome = await applyBatch(applyDeps, prepared, { ref, stored, nextOffset, attempts, bisect, checkpoint });
+    } catch (err) {
+      if (err instanceof Refence) storedOffsets.delete(key);
+      throw err;
+    }
     storedOffsets.set(key, nextOffset);
     metrics.dbWriteSeconds.observe({ flow: flow.name }, (performance.now() - started) / 1000);
-
-    const kind = kindOf.get(batch.topic) ?? 'appointments';
-    metrics.records.inc({ flow: flow.name, topic: kind, outcome: 'written' }, written);
-    metrics.records.inc({ flow: flow.name, topic: kind, outcome: 'skipped' }, skipped);
-    metrics.records.inc({ flow: flow.name, topic: kind, outcome: 'dlq' }, dlq.length);
-    for (const entry of dlq) {
-      metrics.dlq.inc({ flow: flow.name, topic: entry.record.kind, stage: entry.error.stage ?? 'transform', code: entry.error.code });
-      log.warn({ err: entry.error, topic: entry.record.topic, partition: entry.record.partition, offset: entry.record.offset, correlationId: correlationIdOf(entry.record) }, 'record sent to the DLQ');
-    }
-    for (const entry of repeats) log.debug({ code: entry.error.code, topic: entry.record.topic, offset: entry.record.offset }, 'record already in the DLQ for the same reason at this version; not sent again');
-    const now = context.now();
-    for (const r of prepared.records) {
-      const receivedAt = (r.value as { received_at?: unknown } | null)?.received_at;
-      if (typeof receivedAt === 'number') metrics.endToEndSeconds.observe({ flow: flow.name, topic: kind }, Math.max(0, now - receivedAt) / 1000);
-    }
-    const dead = new Set([...dlq, ...repeats].map((entry) => entry.record.offset));
-    freshness.synced(flow.name, prepared.records.filter((r) => !dead.has(r.offset)).map((r) => r.value as SyncedEvent | null));
+    // Stage emit: the relay publishes; we report.
+    emit({ flow: flow.name, relay, metrics, freshness, log, now: context.now }, kind, prepared.records, outcome);
   }
 
   async function eachBatch(payload: EachBatchPayload): Promise<void> {
@@ -443,6 +239,8 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
     };
     const clock: Clock = { now: systemClock.now, sleep: (ms, signal) => systemClock.sleep(ms, signal) };
     let attempts = 0;
+    const key = `${batch.topic}:${batch.partition}`;
+    const firstTry = Date.now();
     try {
       await retry(
         async () => {
@@ -464,15 +262,17 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
         },
         {
           retries: Infinity, deadlineMs: Infinity, initialDelayMs: 200, maxDelayMs: 10_000, ...options.retry, clock, signal: stopping.signal,
-          isRetriable: (err) => !(err instanceof Abandon) && !(err instanceof Fatal) && (err instanceof Refence || isRetriable(err)),
+          isRetriable: (err) => judge('apply', err) === 'retry',
           onRetry: ({ error, delayMs, attempt }) => {
             const e = retryFailureOf(error);
+            stall.failing(key, { topic: kindOf.get(batch.topic) ?? batch.topic, partition: String(batch.partition) }, firstTry, Date.now());
             metrics.retries.inc({ flow: flow.name, code: e.code });
             log.warn({ err: e, attempt, delayMs, topic: batch.topic, partition: batch.partition }, 'transient failure; retrying the batch');
             if (resume === undefined) resume = payload.pause();
           },
         },
       );
+      stall.recovered(key, { topic: kindOf.get(batch.topic) ?? batch.topic, partition: String(batch.partition) });
       payload.resolveOffset(batch.lastOffset());
       metrics.batchSeconds.observe({ flow: flow.name }, (performance.now() - started) / 1000);
       const lagLabels = { flow: flow.name, topic: kindOf.get(batch.topic) ?? batch.topic, partition: String(batch.partition) };
@@ -483,7 +283,7 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
       // batch (found by npm run bench) — and coalesced: one request in flight at a time.
       kafkaCommits.commit(batch.topic, batch.partition, (BigInt(batch.lastOffset()) + 1n).toString());
     } catch (err) {
-      if (err instanceof Abandon || stopping.signal.aborted || lost) return;
+      if (err instanceof Abandon || stopping.signal.aborted || lost) return stall.recovered(key);
       // Transient failures never get here (they retry without limit): this is a bug.
       return fail(err instanceof Fatal ? err.cause : err);
     } finally {
@@ -496,6 +296,7 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
     groupId,
     async start() {
       if (ownsProducer) await producer.connect();
+      if (ownsRelay) relay.start();
       await consumer.connect();
       await consumer.subscribe({ topics: flow.inputs.map((k) => topics[k]), fromBeginning: true });
       await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 3, eachBatch }).catch((err: unknown) => {
@@ -514,11 +315,13 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
       // The last informational commit may go out, but an unreachable broker must not hold the shutdown.
       await Promise.race([kafkaCommits.flush(), new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
       await consumer.disconnect();
+      if (ownsRelay) await relay.stop();
       if (ownsProducer) await producer.disconnect();
       settle.resolve();
     },
     done,
     isReady: () => joined && !stopped,
+    stalledPartitions: () => stall.stalled(),
   };
 }
 
@@ -553,13 +356,6 @@ export function createCommitCoalescer(send: CommitOffsets, onError: (err: unknow
   };
 }
 
-/** A non-retriable failure that is not a record's fault: stop the runner. */
-class Fatal extends Error {
-  constructor(cause: unknown) {
-    super(`Flow failed with a non-retriable error: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-  }
-}
-
 /**
  * What a transient batch failure is, for the retries metric and the log: ours are
  * AcmeSyncErrors already (Kafka, registry, Acme), kafkajs' own are Kafka's, and anything
@@ -573,8 +369,4 @@ export function retryFailureOf(err: unknown): AcmeSyncError {
   return databaseError(err, 'sink');
 }
 
-/** The webhook-id or poll run that brought a record: its Kafka header, else the event field. */
-export function correlationIdOf(record: Pick<InboundRecord, 'headers' | 'value'>): string | undefined {
-  const fromValue = (record.value as { correlation_id?: unknown } | null)?.correlation_id;
-  return record.headers['correlation-id'] ?? (typeof fromValue === 'string' ? fromValue : undefined);
-}
+export { correlationIdOf } from './stages/emit.js';

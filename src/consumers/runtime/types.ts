@@ -8,8 +8,8 @@
  *   permanent per-record problems returned for the DLQ; transient errors thrown →
  *   the runner retries the whole batch) → ONE PostgreSQL transaction: lock the
  *   partition's offset row, drop records below it (zombie fencing, kafkajs#1046),
- *   flow.apply, produce outputs + DLQ records and await acks, store next_offset,
- *   COMMIT.
+ *   flow.apply, outputs + DLQ records into the outbox table, store next_offset,
+ *   COMMIT; the outbox relay publishes them afterwards (src/consumers/runtime/outbox.ts).
  *
  * `apply` may run more than once for the same records (a retry after a transient
  * failure, or a redelivery after a crash before COMMIT): it must be idempotent,

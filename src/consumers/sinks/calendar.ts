@@ -67,6 +67,37 @@ export interface StoredCalendarRow extends CalendarRow {
   updatedAt: number;
 }
 
+/** A row this transaction wrote, and whether a subscriber can see the change (issue 14). */
+export interface WrittenCalendarRow extends StoredCalendarRow {
+  visibleChange: boolean;
+}
+
+/**
+ * The fields of a calendar output a subscriber sees (src/transforms/calendar.ts
+ * toCalendarEventValue): everything but the bookkeeping — acme_version, updated_at and
+ * correlation_id change on every write and tell a subscriber nothing new; customer_company
+ * is not in the output at all. A new row (no previous one) is always a visible change.
+ */
+export function visibleOf(row: Readonly<CalendarRow>): string {
+  return JSON.stringify([row.userId, row.acmeOwnerUserId, row.title, row.startsAt, row.endsAt, row.timeZone, row.location, row.status, row.customerName, row.customerEmail, row.customerPhone]);
+}
+
+/** The previous rows of these keys, locked for the write that follows (so the comparison is with what we overwrite). */
+async function lockPrevious(db: Queryable, keys: readonly { tenantId: string; acmeId: string }[]): Promise<Map<string, string>> {
+  const { rows } = await db.query<DbRow>(
+    `SELECT ${returned('c')} FROM calendar_events c
+     WHERE (c.tenant_id, c.acme_appointment_id) IN (SELECT * FROM UNNEST($1::text[], $2::text[]))
+     ORDER BY c.tenant_id, c.acme_appointment_id
+     FOR UPDATE`,
+    [keys.map((k) => k.tenantId), keys.map((k) => k.acmeId)],
+  );
+  return new Map(rows.map((r) => [`${r.tenant_id}\u0000${r.acme_appointment_id}`, visibleOf(fromDb(r))]));
+}
+
+function markVisible(previous: ReadonlyMap<string, string>, written: readonly StoredCalendarRow[]): WrittenCalendarRow[] {
+  return written.map((row) => ({ ...row, visibleChange: previous.get(`${row.tenantId}\u0000${row.acmeAppointmentId}`) !== visibleOf(row) }));
+}
+
 interface DbRow {
   tenant_id: string;
   acme_appointment_id: string;
@@ -113,12 +144,17 @@ function fromDb(r: DbRow): StoredCalendarRow {
   };
 }
 
-/** Upsert the newest version per appointment; returns the rows that changed (as stored). */
-export async function upsertCalendarRows(db: Queryable, rows: readonly CalendarRow[]): Promise<StoredCalendarRow[]> {
+/**
+ * Upsert the newest version per appointment; returns the rows that changed (as stored),
+ * each compared with the row it replaced (`visibleChange`): the previous rows are locked
+ * and read first, in key order, so the comparison is with what this write overwrites.
+ */
+export async function upsertCalendarRows(db: Queryable, rows: readonly CalendarRow[]): Promise<WrittenCalendarRow[]> {
   const batch = newestPerKey(rows, (r) => r.acmeVersion, (r) => r.acmeAppointmentId);
   if (batch.length === 0) return [];
+  const previous = await lockPrevious(db, batch.map((r) => ({ tenantId: r.tenantId, acmeId: r.acmeAppointmentId })));
   const { rows: changed } = await db.query<DbRow>(UPSERT_CALENDAR, COLUMNS.map(([, , get]) => batch.map(get)));
-  return changed.map(fromDb);
+  return markVisible(previous, changed.map(fromDb));
 }
 
 /** The rows showing any of these contacts, locked for the re-enrichment that follows. */
@@ -134,9 +170,10 @@ export async function calendarRowsForContacts(db: Queryable, contacts: readonly 
   return rows.map(fromDb);
 }
 
-/** Write re-enriched customer fields and titles (the appointment's version is unchanged). */
-export async function updateCalendarCustomers(db: Queryable, rows: readonly CalendarRow[]): Promise<StoredCalendarRow[]> {
+/** Write re-enriched customer fields and titles (the appointment's version is unchanged); `visibleChange` as upsertCalendarRows. */
+export async function updateCalendarCustomers(db: Queryable, rows: readonly CalendarRow[]): Promise<WrittenCalendarRow[]> {
   if (rows.length === 0) return [];
+  const previous = await lockPrevious(db, rows.map((r) => ({ tenantId: r.tenantId, acmeId: r.acmeAppointmentId })));
   const { rows: changed } = await db.query<DbRow>(
     `UPDATE calendar_events c SET title = u.title, customer_name = u.customer_name, customer_email = u.customer_email,
        customer_phone = u.customer_phone, customer_company = u.customer_company, updated_at = now()
@@ -149,7 +186,7 @@ export async function updateCalendarCustomers(db: Queryable, rows: readonly Cale
       rows.map((r) => r.customerName), rows.map((r) => r.customerEmail), rows.map((r) => r.customerPhone), rows.map((r) => r.customerCompany),
     ],
   );
-  return changed.map(fromDb);
+  return markVisible(previous, changed.map(fromDb));
 }
 
 /** Calendar rows by Acme appointment ID (the write-back flow compares changes with them and re-publishes them). */
