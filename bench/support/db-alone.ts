@@ -1,31 +1,20 @@
 /**
  * The database writes alone — exactly the SQL the runner runs per batch, without Kafka
- * (issue 14: the old variant ran only the sink's upsert). Per batch, as
- * src/consumers/runtime/runner.ts `processOnce` does it:
- *   the tenant check of admit (the tenant directory) → the flow's own `prepare` (its
- *   reads: tenants, users, the contacts table) → ONE transaction: lock the partition's
- *   offset row (offsets.ts `lockNextOffset`), the flow's own `apply` (contact locks,
- *   sinks), the DLQ index (`claimDlqEntries`), the ledger (`addToLedger`), the next
- *   offset (`storeNextOffset`), COMMIT.
- * Left out, because they are not SQL: fetching and decoding (the records are decoded
- * before the clock starts, from their Avro bytes, so `prepare` sees what the runner
- * sees), encoding the outputs and producing them and the DLQ records to Kafka.
+ * (issue 14: the old variant ran only the sink's upsert, then a hand-made copy of the
+ * runner's transaction). Each batch goes through the runner's own database step,
+ * `runBatchInDatabase` (src/consumers/runtime/stages/apply.ts): the tenant check, the
+ * flow's `prepare` (its reads), then one transaction — the offset lock, the flow's
+ * `apply` (with bisection), the DLQ index, the outbox insert, the ledger and the next
+ * offset — COMMIT. So it cannot drift from the runner. Left out, because they are not
+ * SQL: fetching and decoding (records are decoded before the clock starts, from their
+ * Avro bytes), and the relay publishing the outbox to Kafka (the outbox is emptied
+ * between repetitions by resetFlowState).
  * Batches as the runner sees them: the runner's median records per batch, 3 partitions
  * at a time (partitionsConsumedConcurrently), a key always in the same partition.
- *
- * Where the runner's own per-batch function plugs in: the s3-runner restructuring
- * (stages, transactional outbox) is to expose the runner's batch step without Kafka;
- * `applyBatch` below is the one place to replace with it, so this variant keeps
- * running the runner's SQL whatever the runner becomes (the outbox insert included).
  */
-import type pg from 'pg';
-import { withTransaction } from '../../src/db/index.js';
 import { createCalendarFlow } from '../../src/consumers/calendar/index.js';
-import { dlqIndexEntry, identityOf } from '../../src/consumers/runtime/dlq.js';
-import { claimDlqEntries } from '../../src/consumers/runtime/dlq-index.js';
-import { EMPTY_COUNTS, addCounts, addToLedger, countBy, type LedgerCounts } from '../../src/consumers/runtime/ledger.js';
-import { lockNextOffset, storeNextOffset, type PartitionRef } from '../../src/consumers/runtime/offsets.js';
 import { createTenantDirectory, type Flow, type FlowContext, type InboundRecord } from '../../src/consumers/runtime/index.js';
+import { runBatchInDatabase, type ApplyDeps } from '../../src/consumers/runtime/stages/apply.js';
 import { createTouchpointFlow } from '../../src/consumers/touchpoints/index.js';
 import { createLogger } from '../../src/logger.js';
 import { createTenantRepository } from '../../src/tenants/repository.js';
@@ -73,30 +62,9 @@ async function decodedOf(stack: IsolatedStack, data: Dataset, flow: FlowName) {
   return out;
 }
 
-/** One batch of one partition: the runner's per-batch SQL, in its order (runner.ts processOnce), without Kafka. */
-async function applyBatch(pool: pg.Pool, flow: Flow<unknown>, ctx: FlowContext, groupId: string, ref: PartitionRef, records: InboundRecord[]): Promise<void> {
-  // admit: the tenant check (decoding happened before the clock).
-  for (const r of records) if ((await ctx.tenants.get(identityOf(r).tenantId)) === undefined) throw new Error('bench: unknown tenant in the dataset');
-  const { ready, dlq } = await flow.prepare(records, ctx);
-  const received = countBy(records, (r) => identityOf(r).tenantId);
-  const nextOffset = (BigInt(records[records.length - 1]!.offset) + 1n).toString();
-  await withTransaction(pool, async (db) => {
-    await lockNextOffset(db, ref);
-    const result = await flow.apply(db, ready, ctx);
-    const fresh = await claimDlqEntries(db, dlq.map((entry) => dlqIndexEntry(entry, groupId)));
-    const isNew = new Map(dlq.map((entry, i) => [entry, fresh[i]!]));
-    const tenantOf = (entry: (typeof dlq)[number]) => identityOf(entry.record).tenantId;
-    const newDlq = countBy(dlq.filter((e) => isNew.get(e)), tenantOf);
-    const repeats = countBy(dlq.filter((e) => !isNew.get(e)), tenantOf);
-    const counts = new Map<string, LedgerCounts>();
-    for (const [tenantId, n] of received) {
-      counts.set(tenantId, addCounts(EMPTY_COUNTS, {
-        received: n, written: result.written.get(tenantId) ?? 0, dlq: newDlq.get(tenantId) ?? 0, skipped: (result.skipped.get(tenantId) ?? 0) + (repeats.get(tenantId) ?? 0),
-      }));
-    }
-    await addToLedger(db, groupId, counts);
-    await storeNextOffset(db, ref, nextOffset);
-  });
+/** One batch of one partition: the runner's own per-batch database step (stages/apply.ts), without Kafka. */
+async function applyBatch(deps: ApplyDeps, records: InboundRecord[], stored: string | null): Promise<string> {
+  return (await runBatchInDatabase(deps, records, stored)).nextOffset;
 }
 
 let runs = 0;
@@ -123,9 +91,11 @@ export async function drainDatabaseAlone(stack: IsolatedStack, data: Dataset, fl
   const batchSize = Math.max(1, Math.round(options.batchSize));
   const locks = sampleLockWaits(stack.config.DATABASE_URL, stack.config.DATABASE_SCHEMA);
   const meter = startMeter();
-  await Promise.all(lanes.map(async (lane, partition) => {
-    const ref: PartitionRef = { groupId, topic, partition };
-    for (let i = 0; i < lane.length; i += batchSize) await applyBatch(stack.pool, flow, ctx, groupId, ref, lane.slice(i, i + batchSize));
+  const deps: ApplyDeps = { pool: stack.pool, codec: stack.codec, topics: stack.topics, flow, context: ctx, groupId, clientId: 'bench-db-alone' };
+  await Promise.all(lanes.map(async (lane) => {
+    // The stored offset as the runner remembers it between its batches (null before the first).
+    let stored: string | null = null;
+    for (let i = 0; i < lane.length; i += batchSize) stored = await applyBatch(deps, lane.slice(i, i + batchSize), stored);
   }));
   const { wallMs, cpuUs } = meter.stop();
   const { waitMs } = await locks.stop();

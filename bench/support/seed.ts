@@ -60,5 +60,5 @@ export async function produceBacklog(stack: IsolatedStack, kind: TopicKind, even
 
 /** Empty what a drain writes, keep tenants, users and contacts: every repetition starts from the same state. */
 export async function resetFlowState(stack: IsolatedStack): Promise<void> {
-  await stack.pool.query('TRUNCATE calendar_events, activity_facts, touchpoint_counts, consumer_offsets, consumer_ledger, dlq_entries');
+  await stack.pool.query('TRUNCATE calendar_events, activity_facts, touchpoint_counts, consumer_offsets, consumer_ledger, dlq_entries, outbox');
 }
