@@ -66,7 +66,7 @@ export const CHANNELS: Readonly<Record<TopicKind, ChannelContract>> = {
     keyDoc: 'UTF-8 string `tenant_id:acme_appointment_id` (recordKey): one key per appointment; the latest record per key is the event.', headers: 'output',
     publishedBy: ['consumers: calendar flow, after its PostgreSQL transaction commits'],
     consumedBy: [{ who: 'subscribers (other teams; examples/python-subscriber)' }],
-    ordering: 'Per key in the order the calendar row changed; acme_version never goes down for a key. A record is published only when the row changed, but a retried batch may publish the same state again: keep the record with the highest acme_version (equal version = same state).',
+    ordering: 'Per key in the order the calendar row changed; acme_version never goes down for a key. A record is published only when a field a subscriber sees changed (a version that moves only acme_version is not published, so the topic\'s acme_version may trail the row\'s), and a retried batch may publish the same state again: keep the record with the highest acme_version (equal version = same state).',
   },
   touchpoints: {
     title: 'Touch-point counts (output, table)', keyTemplate: '{tenant_id}:{acme_user_id}:{day}:{channel}', keyExample: 'tenant-a:usr_7:2026-11-30:EMAIL',

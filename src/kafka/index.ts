@@ -105,7 +105,13 @@ async function waitForLeaders(admin: Admin, topics: string[]): Promise<void> {
       // A KRaft broker names a partition's leader in its metadata a moment before that leader
       // serves it: ListOffsets then answers NOT_LEADER_OR_FOLLOWER (seen in the publisher test
       // right after start-up). A topic is ready when its offsets can be read.
-      await Promise.all(topics.map((topic) => admin.fetchTopicOffsets(topic)));
+      // While leaders move (a multi-broker cluster electing), kafkajs' fetchTopicOffsets can
+      // also fail inside itself on a partial ListOffsets answer (a TypeError from
+      // admin/index.js `high.pop()`): here that means "not ready yet", bounded by the deadline.
+      await Promise.all(topics.map((topic) => admin.fetchTopicOffsets(topic))).catch((err: unknown) => {
+        if (isRetriable(err)) throw err;
+        throw new TransientError(`Topic offsets not readable yet: ${(err as Error).message}`, { code: ERROR_CODES.KAFKA_UNAVAILABLE, cause: err });
+      });
     },
     { retries: Infinity, initialDelayMs: 50, maxDelayMs: 1_000, deadlineMs: 30_000, isRetriable: (err) => isRetriable(err) || (err as { type?: string }).type === 'UNKNOWN_TOPIC_OR_PARTITION' },
   );

@@ -83,7 +83,7 @@ describe.skipIf(!ready)('the Python subscriber example against an end-to-end run
     expect(dump.stats.key_mismatches).toEqual([]);
   });
 
-  it('sees the calendar PostgreSQL holds, event by event (version, title, times, zone, status, user, customer)', async () => {
+  it('sees the calendar PostgreSQL holds, event by event (title, times, zone, status, user, customer; a version never ahead of the row)', async () => {
     const { rows } = await stack.pool.query(
       `SELECT tenant_id, acme_appointment_id, acme_version, user_id, title, starts_at, ends_at, time_zone, status, customer_name, customer_email, customer_phone FROM calendar_events`,
     );
@@ -96,7 +96,11 @@ describe.skipIf(!ready)('the Python subscriber example against an end-to-end run
       acme_version: v.acme_version, user_id: v.user_id, title: v.title, starts_at: v.starts_at, ends_at: v.ends_at,
       time_zone: v.time_zone, status: v.status, customer_name: v.customer_name, customer_email: v.customer_email, customer_phone: v.customer_phone,
     }]));
-    expect(fromPython).toEqual(fromPg);
+    // A record is published when a field a subscriber sees changes (issue 14), not for a
+    // version that moves only acme_version: the topic's version may trail the row's, never pass it.
+    const visible = (m: Record<string, { acme_version: unknown }>) => Object.fromEntries(Object.entries(m).map(([k, { acme_version: _, ...rest }]) => [k, rest]));
+    expect(visible(fromPython)).toEqual(visible(fromPg));
+    for (const [key, v] of Object.entries(fromPython)) expect(v.acme_version as number, key).toBeLessThanOrEqual(fromPg[key]!.acme_version as number);
   });
 
   it('sees the touch-point counts PostgreSQL holds, per user, local day and channel', async () => {

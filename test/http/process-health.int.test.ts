@@ -14,7 +14,7 @@ beforeAll(async () => {
 });
 afterAll(async () => stack?.close());
 
-const runner = (groupId: string, ready: boolean) => ({ groupId, isReady: () => ready }) as unknown as ConsumerRunner;
+const runner = (groupId: string, ready: boolean, stalled: string[] = []) => ({ groupId, isReady: () => ready, stalledPartitions: () => stalled }) as unknown as ConsumerRunner;
 
 describe('readiness of every process', () => {
   it('the consumer process is ready only when PostgreSQL answers and every runner joined its group', async () => {
@@ -25,6 +25,11 @@ describe('readiness of every process', () => {
     const res = await notJoined.inject('/readyz');
     expect(res.statusCode).toBe(503);
     expect(res.json().checks['g.touchpoints']).toBe('down: not joined to its consumer group');
+    // A partition retrying past CONSUMER_STALL_AFTER_MS makes the process not ready (issue 14).
+    const stalled = await createConsumerServer({ pool: stack.pool, metrics, runners: [runner('g.calendar', true, ['acme.appointments.v1/2'])], dashboard: false });
+    const stalledRes = await stalled.inject('/readyz');
+    expect(stalledRes.statusCode).toBe(503);
+    expect(stalledRes.json().checks['g.calendar']).toMatch(/acme\.appointments\.v1\/2/);
   });
 
   it('the admin process reports PostgreSQL and what it adds (Kafka) without a token', async () => {
