@@ -33,9 +33,35 @@ async function waitForEmptyOutbox(stack: IsolatedStack, timeoutMs: number): Prom
   }
 }
 
+/**
+ * Until every partition of the topic has all its replicas in sync (bounded). A leader
+ * elected after a broker failure may report a high watermark below the one its
+ * predecessor acknowledged until its followers catch up (the high watermark is only
+ * advanced by follower fetches; KIP-101, KIP-966), so offsets read right after the
+ * broker-failures drill's restarts could end the read before acknowledged records.
+ */
+async function waitForInSyncReplicas(stack: IsolatedStack, topic: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { topics } = await stack.admin.fetchTopicMetadata({ topics: [topic] });
+    const lagging = topics.flatMap((t) => t.partitions).filter((p) => p.leader < 0 || p.isr.length < p.replicas.length);
+    if (lagging.length === 0 || Date.now() > deadline) return;
+    await sleep(250);
+  }
+}
+
 /** The latest value per key of a topic, up to its high watermarks (null: a tombstone). */
 async function latestPerKey(stack: IsolatedStack, topic: string): Promise<Map<string, Buffer | null>> {
-  const offsets = await stack.admin.fetchTopicOffsets(topic);
+  await waitForInSyncReplicas(stack, topic);
+  // And the high watermarks settled: the same twice in a row (the followers' next fetch moves them).
+  let offsets = await stack.admin.fetchTopicOffsets(topic);
+  for (let tries = 0; tries < 20; tries++) {
+    await sleep(500);
+    const again = await stack.admin.fetchTopicOffsets(topic);
+    const same = again.every((o) => offsets.find((p) => p.partition === o.partition)?.high === o.high);
+    offsets = again;
+    if (same) break;
+  }
   const remaining = new Map(offsets.filter((o) => BigInt(o.high) > BigInt(o.low)).map((o) => [o.partition, BigInt(o.high)]));
   const latest = new Map<string, Buffer | null>();
   if (remaining.size === 0) return latest;
