@@ -5,21 +5,18 @@
  * skips or repeats rows) must come a bounded page at a time, every one exactly once;
  * the tenant's name and error messages stay text; the CSP stays strict.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import type { FastifyInstance } from 'fastify';
 import { MAX_PAGE } from '../../src/admin/activity-routes.js';
 import { createAdminApp } from '../../src/admin/app.js';
 import { createAdminTokenStore } from '../../src/admin/tokens.js';
 import { sandboxOutbound, tenantsOf } from '../acme/sandbox-tenants.js';
+import { launchChromium, SCREENSHOTS, type LaunchedChromium } from '../helpers/chromium.js';
 import { createIsolatedStack, type IsolatedStack } from '../helpers/isolated-stack.js';
 
-const SCREENSHOTS = join(process.cwd(), '.cache', 'screenshots');
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const HOSTILE_NAME = 'Evil <img src=x onerror="window.__xss=1"> & Co';
 const HOSTILE_MESSAGE = '<script>window.__xss=2</script><img src=x onerror="window.__xss=3">';
 const ENTRIES = 10_000;
@@ -29,7 +26,7 @@ const CODES = ['VALIDATION_FAILED', 'UNKNOWN_CONTACT', 'MALFORMED_WEBHOOK'];
 let stack: IsolatedStack;
 let app: FastifyInstance;
 let baseUrl: string;
-let profileDir: string;
+let browser: LaunchedChromium | undefined;
 let context: BrowserContext;
 const tokens: Record<string, string> = {};
 
@@ -94,14 +91,12 @@ beforeAll(async () => {
      INSERT INTO calendar_events (tenant_id, acme_appointment_id, acme_version, title, starts_at, time_zone, status, updated_at)
        SELECT 'act-a', 'apt_' || h || '_' || n, 1, 't', now(), 'UTC', 'ACTIVE', date_trunc('hour', now()) - h * interval '1 hour' FROM generate_series(0, 5) h, generate_series(1, 3) n;`,
   );
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  profileDir = mkdtempSync(join(tmpdir(), 'acme-sync-chromium-'));
-  context = await chromium.launchPersistentContext(profileDir, { executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS, viewport: { width: 1280, height: 900 } });
+  browser = await launchChromium();
+  context = browser.context;
 }, 120_000);
 
 afterAll(async () => {
-  await context?.close();
-  if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+  await browser?.close();
   await app?.close();
   await stack?.close();
 });

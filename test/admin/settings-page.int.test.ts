@@ -3,13 +3,11 @@
  * browser is ever downloaded) against the admin app on a random port with the real
  * PostgreSQL and Kafka, and the Acme sandbox in-process as Acme.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import type { Producer } from 'kafkajs';
 import type { FastifyInstance } from 'fastify';
 import { createAdminApp } from '../../src/admin/app.js';
@@ -25,17 +23,12 @@ import { createPolling } from '../../src/processes/admin.js';
 import { createLogger } from '../../src/logger.js';
 import type { TenantRepository } from '../../src/tenants/repository.js';
 import { toOutboundEvent } from '../../src/transforms/acme-to-event.js';
+import { launchChromium, SCREENSHOTS, type LaunchedChromium } from '../helpers/chromium.js';
 import { createIsolatedStack, type IsolatedStack } from '../helpers/isolated-stack.js';
 import { registerOAuthApp, seedAccount, startSandbox, tenantsOf, type RunningSandbox } from '../acme/sandbox-tenants.js';
 import { sandboxOutbound } from '../acme/sandbox-tenants.js';
 
-const SCREENSHOTS = join(process.cwd(), '.cache', 'screenshots');
 const RETRY = { initialDelayMs: 10, maxDelayMs: 100, retries: 5, deadlineMs: 5_000 };
-const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  // Without these Chromium phones home at start-up and its connections are refused on this closed network.
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
 
 let stack: IsolatedStack;
 let env: RunningSandbox;
@@ -46,7 +39,7 @@ let backfills: BackfillRunner;
 let polling: FastifyInstance;
 let app: FastifyInstance;
 let baseUrl: string;
-let profileDir: string;
+let browser: LaunchedChromium | undefined;
 let context: BrowserContext;
 let page: Page;
 let apiKey: string;
@@ -105,18 +98,14 @@ beforeAll(async () => {
   for (const id of ['web-key', 'web-oauth']) tokens[id] = (await store.issue({ tenantId: id })).token;
   await putBadRecordInDlq();
 
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  profileDir = mkdtempSync(join(tmpdir(), 'acme-sync-chromium-'));
-  context = await chromium.launchPersistentContext(profileDir, {
-    executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS, viewport: { width: 1280, height: 900 },
-  });
+  browser = await launchChromium();
+  context = browser.context;
   page = context.pages()[0] ?? (await context.newPage());
   page.on('pageerror', (err) => pageErrors.push(err.message));
 });
 
 afterAll(async () => {
-  await context?.close();
-  if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+  await browser?.close();
   await app?.close();
   await polling?.close();
   await env?.sandbox.close();

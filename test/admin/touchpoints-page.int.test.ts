@@ -4,21 +4,18 @@
  * 390-px phone. The counts are generated here (the truth is computed from the generated
  * data, not by our SQL); user names from Acme stay text; the CSP stays strict.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import type { FastifyInstance } from 'fastify';
 import { createAdminApp } from '../../src/admin/app.js';
 import { MAX_DAYS } from '../../src/admin/touchpoint-routes.js';
 import { createAdminTokenStore } from '../../src/admin/tokens.js';
 import { sandboxOutbound, tenantsOf } from '../acme/sandbox-tenants.js';
+import { launchChromium, SCREENSHOTS, type LaunchedChromium } from '../helpers/chromium.js';
 import { createIsolatedStack, type IsolatedStack } from '../helpers/isolated-stack.js';
 
-const SCREENSHOTS = join(process.cwd(), '.cache', 'screenshots');
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 const HOSTILE_USER = '<img src=x onerror="window.__xss=4">Anna';
 const DAY_MS = 86_400_000;
@@ -33,7 +30,7 @@ interface Count { tenant: string; user: string; day: string; channel: 'EMAIL' | 
 let stack: IsolatedStack;
 let app: FastifyInstance;
 let baseUrl: string;
-let profileDir: string;
+let browser: LaunchedChromium | undefined;
 let context: BrowserContext;
 const tokens: Record<string, string> = {};
 const counts: Count[] = [];
@@ -72,14 +69,12 @@ beforeAll(async () => {
     [counts.map((c) => c.tenant), counts.map((c) => c.user), counts.map((c) => c.day), counts.map((c) => c.channel), counts.map((c) => c.count)],
   );
   for (const tenant of ['tp-a', 'tp-b']) for (const u of USERS) await stack.pool.query('INSERT INTO acme_users (tenant_id, acme_user_id, email, name) VALUES ($1, $2, $3, $4)', [tenant, u.id, u.email, u.name]);
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  profileDir = mkdtempSync(join(tmpdir(), 'acme-sync-chromium-'));
-  context = await chromium.launchPersistentContext(profileDir, { executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS, viewport: { width: 1280, height: 900 } });
+  browser = await launchChromium();
+  context = browser.context;
 }, 120_000);
 
 afterAll(async () => {
-  await context?.close();
-  if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+  await browser?.close();
   await app?.close();
   await stack?.close();
 });
