@@ -7,8 +7,9 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createAcmeClient } from '../../src/acme/client.js';
-import { AcmeSyncError, ERROR_CODES } from '../../src/errors/index.js';
+import { ERROR_CODES } from '../../src/errors/index.js';
 import type { TenantRepository } from '../../src/tenants/repository.js';
+import { caught } from '../helpers/caught.js';
 import { createIsolatedStack, type IsolatedStack } from '../helpers/isolated-stack.js';
 import { createApiKeyTenant, sandboxOutbound, seedAccount, startSandbox, tenantsOf, type RunningSandbox } from './sandbox-tenants.js';
 
@@ -26,15 +27,6 @@ afterAll(async () => {
   await env?.sandbox.close();
   await stack?.close();
 });
-
-async function caught(p: Promise<unknown>): Promise<AcmeSyncError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as AcmeSyncError;
-  }
-  throw new Error('expected a failure');
-}
 
 async function setup(name: string) {
   const t = await createApiKeyTenant(env, tenants, name);

@@ -4,6 +4,7 @@ import { createAcmeClient, type AcmeClientOptions } from '../../src/acme/client.
 import { AcmeSyncError, ERROR_CODES } from '../../src/errors/index.js';
 import type { AcmeContact, AcmePage } from '../../src/acme/types.js';
 import type { TenantRepository } from '../../src/tenants/repository.js';
+import { caught } from '../helpers/caught.js';
 import { createIsolatedStack, type IsolatedStack } from '../helpers/isolated-stack.js';
 import {
   createApiKeyTenant, sandboxOutbound, createOAuthTenant, registerOAuthApp, seedAccount, startSandbox, tenantsOf,
@@ -29,15 +30,6 @@ afterAll(async () => {
 
 function client(tenantId: string, extra: Partial<AcmeClientOptions> = {}) {
   return createAcmeClient({ tenantId, tenants, clientId: app.clientId, clientSecret: app.clientSecret, retry: FAST_RETRY, outbound: sandboxOutbound(), ...extra });
-}
-
-async function caught(p: Promise<unknown>): Promise<AcmeSyncError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as AcmeSyncError;
-  }
-  throw new Error('expected a failure');
 }
 
 async function metricValue(registry: promClient.Registry, name: string, labels: Record<string, string> = {}): Promise<number> {

@@ -25,11 +25,12 @@ import { createOAuthStateStore } from '../../src/admin/oauth-states.js';
 import { createAdminTokenStore } from '../../src/admin/tokens.js';
 import { acmeClientsFor, type AcmeClient } from '../../src/acme/client.js';
 import { ACME_PUBLIC_TEXT, acmeOutboundOf, createAcmeOutbound, type AcmeOutbound } from '../../src/acme/outbound.js';
-import { AcmeSyncError, ERROR_CODES } from '../../src/errors/index.js';
+import { ERROR_CODES } from '../../src/errors/index.js';
 import { createProducer } from '../../src/kafka/index.js';
 import { createBackfillRunner, type BackfillRunner } from '../../src/producers/poller/backfill.js';
 import { createEventPublisher, type EventPublisher } from '../../src/producers/publisher.js';
 import type { TenantRepository } from '../../src/tenants/repository.js';
+import { caught } from '../helpers/caught.js';
 import { createIsolatedStack, type IsolatedStack } from '../helpers/isolated-stack.js';
 import { REDIRECT_URI, registerOAuthApp, startSandbox, tenantsOf, type OAuthApp, type RunningSandbox } from '../acme/sandbox-tenants.js';
 import { eventId, sign, startEdge, webhookEvent, type TestEdge } from '../producers/webhooks/harness.js';
@@ -132,15 +133,6 @@ async function tokenFor(tenantId: string): Promise<string> {
   return (await createAdminTokenStore(stack.pool).issue({ tenantId })).token;
 }
 const uid = (p: string) => `${p}-${randomBytes(3).toString('hex')}`;
-
-async function caught(p: Promise<unknown>): Promise<AcmeSyncError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as AcmeSyncError;
-  }
-  throw new Error('expected a failure');
-}
 
 describe('6. rate limiting before authentication (1,000 unauthenticated requests)', () => {
   it('answers 429 per client address before any token lookup, and no request writes to the database', async () => {
