@@ -94,8 +94,13 @@ async function lockPrevious(db: Queryable, keys: readonly { tenantId: string; ac
   return new Map(rows.map((r) => [`${r.tenant_id}\u0000${r.acme_appointment_id}`, visibleOf(fromDb(r))]));
 }
 
-function markVisible(previous: ReadonlyMap<string, string>, written: readonly StoredCalendarRow[]): WrittenCalendarRow[] {
-  return written.map((row) => ({ ...row, visibleChange: previous.get(`${row.tenantId}\u0000${row.acmeAppointmentId}`) !== visibleOf(row) }));
+/** The written rows as stored, each marked; built in place (no `{ ...row, x }`: V8's slow path, see commit 11c9990). */
+function markVisible(previous: ReadonlyMap<string, string>, changed: readonly DbRow[]): WrittenCalendarRow[] {
+  return changed.map((r) => {
+    const row = fromDb(r) as WrittenCalendarRow;
+    row.visibleChange = previous.get(`${row.tenantId}\u0000${row.acmeAppointmentId}`) !== visibleOf(row);
+    return row;
+  });
 }
 
 interface DbRow {
@@ -154,7 +159,7 @@ export async function upsertCalendarRows(db: Queryable, rows: readonly CalendarR
   if (batch.length === 0) return [];
   const previous = await lockPrevious(db, batch.map((r) => ({ tenantId: r.tenantId, acmeId: r.acmeAppointmentId })));
   const { rows: changed } = await db.query<DbRow>(UPSERT_CALENDAR, COLUMNS.map(([, , get]) => batch.map(get)));
-  return markVisible(previous, changed.map(fromDb));
+  return markVisible(previous, changed);
 }
 
 /** The rows showing any of these contacts, locked for the re-enrichment that follows. */
@@ -186,7 +191,7 @@ export async function updateCalendarCustomers(db: Queryable, rows: readonly Cale
       rows.map((r) => r.customerName), rows.map((r) => r.customerEmail), rows.map((r) => r.customerPhone), rows.map((r) => r.customerCompany),
     ],
   );
-  return markVisible(previous, changed.map(fromDb));
+  return markVisible(previous, changed);
 }
 
 /** Calendar rows by Acme appointment ID (the write-back flow compares changes with them and re-publishes them). */
