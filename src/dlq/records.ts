@@ -14,15 +14,8 @@ import type { Queryable } from '../consumers/sinks/contacts.js';
 import { kafkaUnavailable } from '../producers/publisher.js';
 import { isSelected, readDlq, toDlqRecord, type DlqFilter, type DlqRecord } from './index.js';
 
-export interface PublishedDlqRecord {
-  partition: number;
-  offset: string;
-  /** Epoch ms: the record's CreateTime as sent. */
-  timestamp: number;
-  key: string | null;
-  value: Buffer | null;
-  headers: Record<string, string>;
-}
+/** A DLQ record as the relay or a dead-letter writer sent it: a DlqRecord before its ID and parsed error. */
+export type PublishedDlqRecord = Omit<DlqRecord, 'id' | 'error' | 'replayCount'>;
 
 function headerValue(v: unknown): string {
   return Buffer.isBuffer(v) ? v.toString('utf8') : String(v);
