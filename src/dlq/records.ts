@@ -14,7 +14,7 @@ import type { Queryable } from '../consumers/sinks/contacts.js';
 import { kafkaUnavailable } from '../producers/publisher.js';
 import { isSelected, readDlq, toDlqRecord, type DlqFilter, type DlqRecord } from './index.js';
 
-/** A DLQ record as the relay or a dead-letter writer sent it: a DlqRecord before its ID and parsed error. */
+/** A DLQ record as the relay or a dead-letter writer sent it: a DlqRecord before its ID, replay count and parsed error. */
 export type PublishedDlqRecord = Omit<DlqRecord, 'id' | 'error' | 'replayCount'>;
 
 function headerValue(v: unknown): string {
