@@ -2,7 +2,7 @@
  * Kafka plumbing shared by the edge and the consumers: one client factory, topic
  * creation at start-up, and the producer settings every writer uses.
  */
-import { Kafka, Partitioners, logLevel as KafkaLogLevel, type Admin, type ITopicConfig, type LogEntry, type Message, type Producer } from 'kafkajs';
+import { Kafka, Partitioners, logLevel as KafkaLogLevel, type Admin, type ITopicConfig, type LogEntry, type Message, type Producer, type ProducerBatch, type ProducerRecord, type RecordMetadata } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import { ERROR_CODES, TransientError, isRetriable } from '../errors/index.js';
@@ -52,16 +52,83 @@ export function createKafka(options: KafkaOptions): Kafka {
  * Every writer is idempotent with acks=all: a retried send never duplicates and an
  * acknowledged record survives a broker loss (KIP-98). kafkajs allows at most one
  * in-flight request with idempotence.
+ *
+ * The producer returned checks that every record of a send was acknowledged
+ * (`verifyAcknowledged`): kafkajs 2.2.4 can resolve a send without writing some records
+ * when a partition's leader moves during it (see `unacknowledgedPartitions`).
  */
 export function createProducer(kafka: Kafka): Producer {
-  return kafka.producer({
+  const routed = new WeakMap<Message, number>();
+  const producer = kafka.producer({
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
     // murmur2 over the key, as the Java client partitions: other languages' producers of
     // the same keys land on the same partitions (kafkajs v2's default, named to be explicit).
-    createPartitioner: Partitioners.DefaultPartitioner,
+    // Wrapped to remember where each record was routed, for the acknowledgement check.
+    createPartitioner: () => {
+      const partition = Partitioners.DefaultPartitioner();
+      return (args) => {
+        const chosen = partition(args);
+        routed.set(args.message, chosen);
+        return chosen;
+      };
+    },
   });
+  const sendBatch = async (batch: ProducerBatch): Promise<RecordMetadata[]> => {
+    const acks = await producer.sendBatch(batch);
+    verifyAcknowledged(batch.topicMessages ?? [], acks, (message) => routed.get(message));
+    return acks;
+  };
+  return {
+    ...producer,
+    sendBatch,
+    send: ({ topic, messages, ...rest }: ProducerRecord) => sendBatch({ ...rest, topicMessages: [{ topic, messages }] }),
+  };
+}
+
+/**
+ * The partitions (`topic:partition`) that records were routed to and that no acknowledgement
+ * covers. kafkajs' sendMessages keeps the answers of brokers that already replied across its
+ * retries and sends only to brokers without one; when a leader change moves a failed
+ * partition to a broker that had answered for other partitions, that partition's records are
+ * never sent and the send still resolves (kafkajs src/producer/sendMessages.js,
+ * `brokersWithoutResponse`; cluster.findLeaderForPartitions also drops partitions missing
+ * from the metadata). Found by the broker-failures drill: a key's latest output missing from
+ * its topic after a leader was killed, the row that produced it committed and its outbox row
+ * deleted. A record routed nowhere (`undefined`) is unacknowledged too.
+ */
+export function unacknowledgedPartitions(
+  topicMessages: readonly { topic: string; messages: readonly Message[] }[],
+  acks: readonly Pick<RecordMetadata, 'topicName' | 'partition'>[],
+  routedTo: (message: Message) => number | undefined,
+): string[] {
+  const acknowledged = new Set(acks.map((a) => `${a.topicName}:${a.partition}`));
+  const missing = new Set<string>();
+  for (const { topic, messages } of topicMessages) {
+    for (const message of messages) {
+      const partition = routedTo(message);
+      const key = `${topic}:${partition ?? '?'}`;
+      if (partition === undefined || !acknowledged.has(key)) missing.add(key);
+    }
+  }
+  return [...missing];
+}
+
+/** Throws a retriable KAFKA_UNAVAILABLE naming the partitions when a send left records unacknowledged. */
+export function verifyAcknowledged(
+  topicMessages: readonly { topic: string; messages: readonly Message[] }[],
+  acks: readonly Pick<RecordMetadata, 'topicName' | 'partition'>[],
+  routedTo: (message: Message) => number | undefined,
+): void {
+  const missing = unacknowledgedPartitions(topicMessages, acks, routedTo);
+  if (missing.length > 0) {
+    throw new TransientError(`Kafka acknowledged the send without ${missing.length} of its partitions (${missing.slice(0, 10).join(', ')}); sending again`, {
+      code: ERROR_CODES.KAFKA_UNAVAILABLE,
+      stage: 'produce',
+      context: { unacknowledged: missing.join(',') },
+    });
+  }
 }
 
 export interface EnsureTopicsOptions {
