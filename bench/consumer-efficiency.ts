@@ -38,7 +38,7 @@ const FLOW_TOPIC: Record<FlowName, 'appointments' | 'activities'> = { calendar: 
 type Variant =
   | { label: string; kind: 'client'; mode: ClientMode; client: 'kafkajs' | 'platformatic' }
   | { label: string; kind: 'runner' }
-  | { label: string; kind: 'db' };
+  | { label: string; kind: 'db'; produceInTransaction?: boolean };
 
 /**
  * Every variant of a flow, interleaved (issue 14): a warm-up of each, then `reps` rounds
@@ -52,6 +52,7 @@ async function measureFlow(stack: IsolatedStack, o: BenchOptions, flow: FlowName
     { label: 'kafkajs, Avro decode only', kind: 'client', mode: 'decode', client: 'kafkajs' },
     { label: `${flow} flow through the runner`, kind: 'runner' },
     { label: `${flow} database alone (the runner's per-batch SQL, no Kafka)`, kind: 'db' },
+    { label: `${flow} before the outbox: database alone + the outputs produced inside the transaction`, kind: 'db', produceInTransaction: true },
     { label: '@platformatic/kafka, bare', kind: 'client', mode: 'bare', client: 'platformatic' },
     { label: '@platformatic/kafka, Avro decode only', kind: 'client', mode: 'decode', client: 'platformatic' },
   ];
@@ -68,14 +69,15 @@ async function measureFlow(stack: IsolatedStack, o: BenchOptions, flow: FlowName
       batchSize = r.recordsPerBatch;
       return { rate: r.eventsPerSec, cpu: r.cpuUsPerEvent, batch: r.recordsPerBatch, written: r.written, skipped: r.skipped, dlq: r.dlq, lockWaitMs: r.lockWaitMs };
     }
-    const r = await drainDatabaseAlone(stack, data, flow, { batchSize, ...(limit === undefined ? {} : { limit }) });
+    const r = await drainDatabaseAlone(stack, data, flow, { batchSize, produceInTransaction: v.produceInTransaction === true, ...(limit === undefined ? {} : { limit }) });
     return { rate: r.eventsPerSec, cpu: r.cpuUsPerEvent, batch: batchSize, written: NaN, skipped: NaN, dlq: NaN, lockWaitMs: r.lockWaitMs };
   };
   const { summaries, order } = await interleave(o.reps, variants, (v, rep) => {
     o.log(`  ${flow}: round ${rep + 1}, ${v.label}`);
     return drain(v, undefined);
   }, (v) => drain(v, warm));
-  const of = (kind: Variant['kind'], mode?: ClientMode) => summaries[variants.findIndex((v) => v.kind === kind && (mode === undefined || (v.kind === 'client' && v.mode === mode && v.client === 'kafkajs')))]!;
+  const of = (kind: Variant['kind'], mode?: ClientMode) => summaries[variants.findIndex((v) => v.kind === kind && (v.kind !== 'db' || v.produceInTransaction !== true) && (mode === undefined || (v.kind === 'client' && v.mode === mode && v.client === 'kafkajs')))]!;
+  const before = summaries[variants.findIndex((v) => v.kind === 'db' && v.produceInTransaction === true)]!;
   const pipeline = of('runner');
   const rows: Row[] = variants.map((v, i) => {
     const s = summaries[i]!;
@@ -92,7 +94,7 @@ async function measureFlow(stack: IsolatedStack, o: BenchOptions, flow: FlowName
     return { rate: r.fetchRecordsPerSec, total: r.recordsPerSec, mb: r.mbPerSec };
   });
   const round = variants.map((v) => v.label).join(' → ');
-  return { rows, decode: of('client', 'decode'), pipeline, db: of('db'), perf, order: `${order.length} drains: a warm-up (${num(warm)} records) of each, then ${o.reps} rounds of ${round}` };
+  return { rows, decode: of('client', 'decode'), pipeline, db: of('db'), before, perf, order: `${order.length} drains: a warm-up (${num(warm)} records) of each, then ${o.reps} rounds of ${round}` };
 }
 
 export const consumerEfficiency: Benchmark = {
@@ -142,7 +144,7 @@ export const consumerEfficiency: Benchmark = {
             `${ratio(m.pipeline.rate.median, m.db.rate.median)} of database-alone (the runner's per-batch SQL) — target ≥ ${TARGET_OF_DB_ALONE}: ${ofDb.verdict}; ` +
             `CPU ${num(m.pipeline.cpu.median, 1)} µs/event = ${Number.isFinite(cpu.ratio) ? cpu.ratio.toFixed(2) : 'n/a'} × (decode-only ${num(m.decode.cpu.median, 1)} + database-alone ${num(m.db.cpu.median, 1)}) — target ≤ ${TARGET_CPU_OF_PARTS}: ${cpu.verdict}; ` +
             `${ofLimit.toFixed(2)} of the broker's physical limit (${num(m.perf.rate.median)} events/s${limitNote ? `; ${limitNote}, so the tool did not reach the broker's ceiling at this size` : ''}).`,
-          `${flow} lock waits (pg_locks sampled every 20 ms, backends of this schema waiting for a lock, in backend-ms per drain): through the runner ${num(m.pipeline.lockWaitMs.median)}, database alone ${num(m.db.lockWaitMs.median)} — the same SQL, so a difference is waiting the runner adds (before the outbox it holds its row locks across the Kafka produce; issue 14: compare before and after).`,
+          `${flow} lock waits (pg_locks sampled every 20 ms, backends of this schema waiting for a lock, in backend-ms per drain): through the runner ${num(m.pipeline.lockWaitMs.median)}, database alone ${num(m.db.lockWaitMs.median)} — the same SQL, so a difference is waiting the runner adds. Before the outbox (the same SQL with the outputs produced to Kafka inside the transaction, row locks held across the round trip): ${num(m.before.lockWaitMs.median)} backend-ms at ${num(m.before.rate.median)} events/s, against ${num(m.db.lockWaitMs.median)} at ${num(m.db.rate.median)} events/s with the outbox (issue 14's before and after).`,
           `${flow} order: ${m.order}.`,
         );
         o.figures.set(`consumers.${flow}.eventsPerSec`, m.pipeline.rate.median);

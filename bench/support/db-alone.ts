@@ -12,6 +12,8 @@
  * Batches as the runner sees them: the runner's median records per batch, 3 partitions
  * at a time (partitionsConsumedConcurrently), a key always in the same partition.
  */
+import type { Message, Producer } from 'kafkajs';
+import { chunkTopicMessages, createProducer } from '../../src/kafka/index.js';
 import { createCalendarFlow } from '../../src/consumers/calendar/index.js';
 import { createTenantDirectory, type Flow, type FlowContext, type InboundRecord } from '../../src/consumers/runtime/index.js';
 import { runBatchInDatabase, type ApplyDeps } from '../../src/consumers/runtime/stages/apply.js';
@@ -69,7 +71,21 @@ async function applyBatch(deps: ApplyDeps, records: InboundRecord[], stored: str
 
 let runs = 0;
 
-export async function drainDatabaseAlone(stack: IsolatedStack, data: Dataset, flowName: FlowName, options: { batchSize: number; lanes?: number; limit?: number }): Promise<DbAloneResult> {
+/**
+ * The runner before the outbox (issue 14's "before"): the same SQL, but each batch's outputs
+ * and DLQ records are produced to Kafka (acks=all, in byte-bounded requests, as the runner
+ * did) inside the transaction, while the offset row and the sink rows are locked, instead of
+ * being inserted into the outbox.
+ */
+function produceInsideTransaction(producer: Producer): NonNullable<ApplyDeps['recordOutgoing']> {
+  return async (_db, _group, messages) => {
+    const byTopic = new Map<string, Message[]>();
+    for (const m of messages) byTopic.set(m.topic, [...(byTopic.get(m.topic) ?? []), m.message]);
+    for (const topicMessages of chunkTopicMessages([...byTopic].map(([topic, list]) => ({ topic, messages: list })))) await producer.sendBatch({ topicMessages, acks: -1 });
+  };
+}
+
+export async function drainDatabaseAlone(stack: IsolatedStack, data: Dataset, flowName: FlowName, options: { batchSize: number; lanes?: number; limit?: number; produceInTransaction?: boolean }): Promise<DbAloneResult> {
   await resetFlowState(stack);
   const all = await decodedOf(stack, data, flowName);
   const items = all.slice(0, options.limit ?? all.length);
@@ -89,9 +105,11 @@ export async function drainDatabaseAlone(stack: IsolatedStack, data: Dataset, fl
   };
   const groupId = `${stack.id}.bench.db-alone.${flowName}.${++runs}`;
   const batchSize = Math.max(1, Math.round(options.batchSize));
+  const producer = options.produceInTransaction ? createProducer(stack.kafka) : undefined;
+  await producer?.connect();
   const locks = sampleLockWaits(stack.config.DATABASE_URL, stack.config.DATABASE_SCHEMA);
   const meter = startMeter();
-  const deps: ApplyDeps = { pool: stack.pool, codec: stack.codec, topics: stack.topics, flow, context: ctx, groupId, clientId: 'bench-db-alone' };
+  const deps: ApplyDeps = { pool: stack.pool, codec: stack.codec, topics: stack.topics, flow, context: ctx, groupId, clientId: 'bench-db-alone', ...(producer ? { recordOutgoing: produceInsideTransaction(producer) } : {}) };
   await Promise.all(lanes.map(async (lane) => {
     // The stored offset as the runner remembers it between its batches (null before the first).
     let stored: string | null = null;
@@ -99,5 +117,6 @@ export async function drainDatabaseAlone(stack: IsolatedStack, data: Dataset, fl
   }));
   const { wallMs, cpuUs } = meter.stop();
   const { waitMs } = await locks.stop();
+  await producer?.disconnect();
   return { events: items.length, seconds: wallMs / 1000, eventsPerSec: items.length / (wallMs / 1000), cpuUsPerEvent: cpuUs / items.length, lockWaitMs: waitMs };
 }

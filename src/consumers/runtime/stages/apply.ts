@@ -34,6 +34,12 @@ export interface ApplyDeps {
   context: FlowContext;
   groupId: string;
   clientId: string;
+  /**
+   * Where a batch's outputs and DLQ records go inside its transaction: the outbox
+   * (`writeOutbox`, the default). The benchmark injects a Kafka produce here to measure
+   * the runner as it was before the outbox (issue 14's "before and after").
+   */
+  recordOutgoing?: (db: pg.PoolClient, sourceGroup: string, messages: readonly OutboxMessage[]) => Promise<void>;
 }
 
 export interface Applied {
@@ -100,7 +106,7 @@ export async function applyBatch(deps: ApplyDeps, prepared: Prepared, o: ApplyOp
     const now = context.now();
     const dlqMessages = outcome.dlq.map((entry) => toDlqMessage(entry, { groupId, clientId: deps.clientId, attempts: o.attempts, now }));
     // Recorded, not sent: the relay publishes them after COMMIT (no Kafka round trip under our locks).
-    await writeOutbox(db, groupId, [...(await encodeOutputs(deps, result.outputs)), ...dlqMessages.map((message) => ({ kind: 'dlq' as const, topic: deps.topics.dlq, message }))]);
+    await (deps.recordOutgoing ?? writeOutbox)(db, groupId, [...(await encodeOutputs(deps, result.outputs)), ...dlqMessages.map((message) => ({ kind: 'dlq' as const, topic: deps.topics.dlq, message }))]);
     outcome.outputs = result.outputs.length;
     await addToLedger(db, groupId, counts);
     await storeNextOffset(db, o.ref, o.nextOffset);
