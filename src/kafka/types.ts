@@ -11,6 +11,18 @@
  * adapter classifies; callers only ask `isRetriable(err)` or look at `code`.
  */
 
+import type { Logger } from 'pino';
+
+// ---------------------------------------------------------------- options
+
+/** What every adapter is created from (`createKafkaClient`, src/kafka/index.ts; `kafkaOptionsFrom(config)`). */
+export interface KafkaClientOptions {
+  brokers: readonly string[];
+  clientId: string;
+  /** The adapter's own log lines go here (structured); silent without one. */
+  logger?: Logger;
+}
+
 // ---------------------------------------------------------------- producing
 
 /** A record to send. Keys are strings: the partitioner hashes their UTF-8 bytes (murmur2, as the Java client). */
