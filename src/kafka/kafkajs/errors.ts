@@ -12,8 +12,13 @@
  *    (MESSAGE_TOO_LARGE, authorization, KafkaJSNonRetriableError around any of those);
  *  - programmer errors (TypeError, RangeError...) are never retried: PermanentError INTERNAL.
  */
-import { KafkaJSError, KafkaJSNumberOfRetriesExceeded } from 'kafkajs';
+import kafkajs from 'kafkajs';
 import { AcmeSyncError, ERROR_CODES, PermanentError, TransientError, isRetriable, type Stage } from '../../errors/index.js';
+
+// kafkajs is CommonJS and spreads its error classes into module.exports, which Node's ESM
+// loader cannot see as named exports (only Kafka, Partitioners, logLevel...): take them
+// from the default export.
+const { KafkaJSError, KafkaJSNumberOfRetriesExceeded } = kafkajs;
 
 const PROGRAMMER_ERRORS = [TypeError, RangeError, ReferenceError, SyntaxError, EvalError, URIError];
 
