@@ -12,8 +12,7 @@
  * Batches as the runner sees them: the runner's median records per batch, 3 partitions
  * at a time (partitionsConsumedConcurrently), a key always in the same partition.
  */
-import type { Message, Producer } from 'kafkajs';
-import { chunkTopicMessages, createProducer } from '../../src/kafka/index.js';
+import type { KafkaProducer, OutgoingRecord } from '../../src/kafka/index.js';
 import { createCalendarFlow } from '../../src/consumers/calendar/index.js';
 import { createTenantDirectory, type Flow, type FlowContext, type InboundRecord } from '../../src/consumers/runtime/index.js';
 import { runBatchInDatabase, type ApplyDeps } from '../../src/consumers/runtime/stages/apply.js';
@@ -77,11 +76,11 @@ let runs = 0;
  * did) inside the transaction, while the offset row and the sink rows are locked, instead of
  * being inserted into the outbox.
  */
-function produceInsideTransaction(producer: Producer): NonNullable<ApplyDeps['recordOutgoing']> {
+function produceInsideTransaction(producer: KafkaProducer): NonNullable<ApplyDeps['recordOutgoing']> {
   return async (_db, _group, messages) => {
-    const byTopic = new Map<string, Message[]>();
+    const byTopic = new Map<string, OutgoingRecord[]>();
     for (const m of messages) byTopic.set(m.topic, [...(byTopic.get(m.topic) ?? []), m.message]);
-    for (const topicMessages of chunkTopicMessages([...byTopic].map(([topic, list]) => ({ topic, messages: list })))) await producer.sendBatch({ topicMessages, acks: -1 });
+    await producer.send([...byTopic].map(([topic, records]) => ({ topic, records })));
   };
 }
 
@@ -105,7 +104,7 @@ export async function drainDatabaseAlone(stack: IsolatedStack, data: Dataset, fl
   };
   const groupId = `${stack.id}.bench.db-alone.${flowName}.${++runs}`;
   const batchSize = Math.max(1, Math.round(options.batchSize));
-  const producer = options.produceInTransaction ? createProducer(stack.kafka) : undefined;
+  const producer = options.produceInTransaction ? stack.kafka.producer() : undefined;
   await producer?.connect();
   const locks = sampleLockWaits(stack.config.DATABASE_URL, stack.config.DATABASE_SCHEMA);
   const meter = startMeter();

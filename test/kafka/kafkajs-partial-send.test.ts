@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { KafkaJSConnectionError, type Message } from 'kafkajs';
-import { unacknowledgedPartitions } from '../../src/kafka/index.js';
+import { unacknowledgedPartitions } from '../../src/kafka/kafkajs/producer.js';
 
 // Pins the kafkajs 2.2.4 behaviour that the broker-failures drill ran into (docs/RELIABILITY.md,
 // Findings): sendMessages keeps the answers of brokers that replied across its retries and
@@ -69,6 +69,6 @@ describe('kafkajs 2.2.4 producing across a leader change (why every send checks 
     expect(produced).toEqual([0]); // partition 1 was never written…
     expect(acks.map((a) => a.partition)).toEqual([0]); // …and the send resolved anyway.
     // The project's check names it, so the send is failed and retried instead of trusted.
-    expect(unacknowledgedPartitions([{ topic: 't', messages }], acks, (m) => m.partition)).toEqual(['t:1']);
+    expect(unacknowledgedPartitions([{ topic: 't', messages }], acks, (m: Message) => m.partition)).toEqual(['t:1']);
   });
 });
