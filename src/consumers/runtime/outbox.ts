@@ -32,8 +32,13 @@ import type { Queryable } from '../sinks/contacts.js';
 
 /** Lanes of the outbox: the relay parallelism across processes (a fixed number: a row's lane never changes). */
 export const OUTBOX_LANES = 16;
-/** The advisory-lock namespace of outbox lanes (pg_try_advisory_xact_lock(int, int)). */
-const LANE_LOCK_SPACE = 1765100;
+/**
+ * The advisory-lock namespace of outbox lanes (pg_try_advisory_xact_lock(int, int)): one per
+ * schema, because advisory locks are database-wide and each schema has its own outbox — with a
+ * fixed namespace, a relay of another schema in the same database (another environment, a
+ * parallel test file) held our lanes and this relay found none free.
+ */
+const LANE_LOCK_SPACE_SQL = "hashtext(current_schema() || '.outbox')";
 
 export interface OutboxMessage {
   kind: 'output' | 'dlq';
@@ -110,8 +115,8 @@ export async function relayOnce(pool: pg.Pool, producer: KafkaProducer, limit: n
     // claimed lanes' oldest rows through the (lane, id) index: no scan of the whole outbox
     // per round, which a GROUP BY over a backlog was (found by npm run bench).
     const { rows: claimed } = await db.query<{ lane: number }>(
-      'SELECT lane FROM generate_series(0, $1::int - 1) AS lane WHERE pg_try_advisory_xact_lock($2, lane)',
-      [OUTBOX_LANES, LANE_LOCK_SPACE],
+      `SELECT lane FROM generate_series(0, $1::int - 1) AS lane WHERE pg_try_advisory_xact_lock(${LANE_LOCK_SPACE_SQL}, lane)`,
+      [OUTBOX_LANES],
     );
     if (claimed.length === 0) {
       await db.query('COMMIT');

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, inject, it, vi } from 'vitest';
 import { withTransaction } from '../../../src/db/index.js';
 import { readDlq } from '../../../src/dlq/index.js';
 import { queryDlq } from '../../../src/dlq/records.js';
@@ -9,6 +9,7 @@ import type { KafkaProducer } from '../../../src/kafka/index.js';
 import { createMetricsRegistry } from '../../../src/metrics/index.js';
 import { createApiKeyTenant } from '../../acme/sandbox-tenants.js';
 import { appointment, readTopic, silent, useHarness } from '../support/harness.js';
+import { createIsolatedStack } from '../../helpers/isolated-stack.js';
 
 const h = useHarness();
 const metrics = () => createMetricsRegistry({ service: 'test', collectDefault: false });
@@ -75,6 +76,31 @@ describe('the transactional outbox', () => {
     const published = await publishedByKey(h.stack.topics.calendar, prefix);
     expect(published).toEqual(new Map([[`${prefix}0`, ['v0', 'v2', 'v0', 'v2']], [`${prefix}1`, ['v1', 'v1']]]));
     expect((await h.stack.pool.query('SELECT count(*)::int AS n FROM outbox WHERE key LIKE $1', [`${prefix}%`])).rows[0].n).toBe(0);
+  });
+
+  // Regression: with one fixed advisory-lock namespace for every schema, a relay of another
+  // schema in the same database (another environment; a parallel test file — this file's
+  // "died after the ack" test failed that way) held all 16 lanes and this relay found none free.
+  it('claims its lanes whatever a relay of another schema in the same database holds', async () => {
+    const other = await createIsolatedStack(inject('stack'));
+    const held = gated(other.kafka.producer());
+    await held.connect();
+    try {
+      await withTransaction(other.pool, (db) => writeOutbox(db, 'test', [{ kind: 'output', topic: other.topics.calendar, message: { key: 'other', value: Buffer.from('x') } }]));
+      // The other schema's relay claims every lane and stays inside its transaction (its send is held).
+      const otherRound = relayOnce(other.pool, held, 100);
+      await vi.waitFor(async () => expect((await h.stack.pool.query("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted")).rows[0].n).toBeGreaterThanOrEqual(16), { timeout: 10_000, interval: 50 });
+      const prefix = `ob-schemas-${randomUUID()}:`;
+      await withTransaction(h.stack.pool, (db) => writeOutbox(db, 'test', [{ kind: 'output', topic: h.stack.topics.calendar, message: { key: `${prefix}k`, value: Buffer.from('ours') } }]));
+      const ours = await relayOnce(h.stack.pool, h.kafkaProducer, 100);
+      expect(ours.published).toBe(1);
+      held.open();
+      expect((await otherRound).published).toBe(1);
+    } finally {
+      held.open();
+      await held.disconnect();
+      await other.close();
+    }
   });
 
   it('lets the runner commit rows and offsets while Kafka cannot take the outputs (no broker round trip under its locks); outputs and the DLQ follow, the DLQ queryable from PostgreSQL', async () => {
