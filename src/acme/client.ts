@@ -27,6 +27,7 @@ import type { OAuthTokens } from '../tenants/types.js';
 import { ACME_PUBLIC_TEXT, classify, logAcmeFailure, send, type AcmeAnswer } from './http.js';
 import type { AcmeOutbound } from './outbound.js';
 import { refreshAccessToken } from './oauth.js';
+import { schemaKey } from '../db/advisory.js';
 import { ACME_COLLECTIONS, type AcmeAppointment, type AcmeObjectType, type AcmeObjects, type AcmePage } from './types.js';
 
 export interface ListQuery {
@@ -167,10 +168,10 @@ export function createAcmeClient(options: AcmeClientOptions): AcmeClient {
     const client = await options.pool.connect();
     const key = `acme-sync-oauth-refresh:${tenantId}`;
     try {
-      await client.query('SELECT pg_advisory_lock(hashtext($1))', [key]);
+      await client.query(`SELECT pg_advisory_lock(${schemaKey('$1')})`, [key]);
       return await fn();
     } finally {
-      await client.query('SELECT pg_advisory_unlock(hashtext($1))', [key]).catch(() => undefined);
+      await client.query(`SELECT pg_advisory_unlock(${schemaKey('$1')})`, [key]).catch(() => undefined);
       client.release();
     }
   }

@@ -7,6 +7,7 @@
  * share, writers of a contact are exclusive. Taken in one statement, in hash order, so
  * two transactions never wait on each other in a cycle.
  */
+import { schemaKey } from '../../db/advisory.js';
 import type { Queryable } from '../sinks/contacts.js';
 
 export interface ContactLock {
@@ -20,7 +21,7 @@ export async function lockContacts(db: Queryable, locks: readonly ContactLock[])
   await db.query(
     `SELECT count(*) FROM (
        SELECT CASE WHEN x THEN pg_advisory_xact_lock(h)::text ELSE pg_advisory_xact_lock_shared(h)::text END
-       FROM (SELECT hashtext('calendar-contact:' || k) AS h, bool_or(x) AS x FROM UNNEST($1::text[], $2::boolean[]) AS u (k, x) GROUP BY 1 ORDER BY 1) s
+       FROM (SELECT ${schemaKey("'calendar-contact:' || k")} AS h, bool_or(x) AS x FROM UNNEST($1::text[], $2::boolean[]) AS u (k, x) GROUP BY 1 ORDER BY 1) s
      ) q`,
     [locks.map((l) => `${l.tenantId}:${l.acmeId}`), locks.map((l) => l.exclusive)],
   );

@@ -23,6 +23,7 @@
  */
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
+import { schemaKey } from '../../db/advisory.js';
 import type { KafkaProducer, OutgoingRecord } from '../../kafka/index.js';
 import type { Logger } from '../../logger.js';
 import { counter, gauge, type Registry } from '../../metrics/index.js';
@@ -38,7 +39,7 @@ export const OUTBOX_LANES = 16;
  * fixed namespace, a relay of another schema in the same database (another environment, a
  * parallel test file) held our lanes and this relay found none free.
  */
-const LANE_LOCK_SPACE_SQL = "hashtext(current_schema() || '.outbox')";
+const LANE_LOCK_SPACE_SQL = schemaKey("'outbox-lanes'");
 
 export interface OutboxMessage {
   kind: 'output' | 'dlq';

@@ -9,10 +9,11 @@
  *    reconciliations in flight to finish first);
  *  - a poll or a reconciliation holds it SHARED for its pass and skips the tenant when it
  *    cannot have it at once, or when a backfill of the tenant is still queued.
- * The two-key form (class, hashtext(tenant)) lives in its own key space, apart from the
+ * The two-key form (class, schemaKey(tenant)) lives in its own key space, apart from the
  * calendar flow's one-key locks (PostgreSQL docs, "Advisory Locks").
  */
 import type pg from 'pg';
+import { schemaKey } from '../../db/advisory.js';
 
 /** Our class of advisory locks: "tenant history" (any constant unused elsewhere). */
 const HISTORY_LOCK_CLASS = 17_017;
@@ -24,13 +25,14 @@ export interface HistoryLock {
   release(): Promise<void>;
 }
 
+const TENANT = schemaKey('$2');
 const TRY = {
-  shared: 'SELECT pg_try_advisory_lock_shared($1, hashtext($2)) AS ok',
-  exclusive: 'SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok',
+  shared: `SELECT pg_try_advisory_lock_shared($1, ${TENANT}) AS ok`,
+  exclusive: `SELECT pg_try_advisory_lock($1, ${TENANT}) AS ok`,
 } as const;
 const UNLOCK = {
-  shared: 'SELECT pg_advisory_unlock_shared($1, hashtext($2))',
-  exclusive: 'SELECT pg_advisory_unlock($1, hashtext($2))',
+  shared: `SELECT pg_advisory_unlock_shared($1, ${TENANT})`,
+  exclusive: `SELECT pg_advisory_unlock($1, ${TENANT})`,
 } as const;
 
 /** The lock now, or undefined when another reader holds it in a conflicting mode. */
