@@ -102,6 +102,13 @@ export async function startKafkaCluster(log: (msg: string) => void): Promise<Kaf
     rmSync(root, { recursive: true, force: true });
   };
   process.once('exit', reap);
+  // A signal ends Node without 'exit' handlers: reap first, then die of the same signal
+  // (Ctrl-C or a killed test run left three JVMs holding ports 19192–19197 for the next run).
+  const onSignal = (signal: NodeJS.Signals) => {
+    reap();
+    process.kill(process.pid, signal);
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, onSignal);
 
   const cluster: KafkaCluster = {
     brokers,
@@ -129,6 +136,7 @@ export async function startKafkaCluster(log: (msg: string) => void): Promise<Kaf
       }));
       rmSync(root, { recursive: true, force: true });
       process.off('exit', reap);
+      for (const signal of ['SIGINT', 'SIGTERM'] as const) process.off(signal, onSignal);
     },
   };
   try {
