@@ -13,11 +13,10 @@
  * canary or a tenant's secrets (MASTER_KEYS), a schema the registry refuses.
  */
 import type pg from 'pg';
-import type { Kafka } from 'kafkajs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Config } from './config/index.js';
 import { createPool, migrate } from './db/index.js';
-import { createKafka, ensureTopics, kafkaOptionsFrom, type TopicNames } from './kafka/index.js';
+import { createKafkaClient, ensureTopics, kafkaOptionsFrom, type KafkaClient, type TopicNames } from './kafka/index.js';
 import type { Logger } from './logger.js';
 import { createAvroCodec, createRegistry, registerSchemas, type AvroCodec, type SchemaIds } from './registry/index.js';
 import { retry } from './retry/index.js';
@@ -28,7 +27,7 @@ export interface Runtime {
   config: Config;
   logger: Logger;
   pool: pg.Pool;
-  kafka: Kafka;
+  kafka: KafkaClient;
   topics: TopicNames;
   registry: SchemaRegistry;
   schemaIds: SchemaIds;
@@ -73,7 +72,7 @@ export async function bootstrap(config: Config, logger: Logger): Promise<Runtime
   try {
     await startupStep(logger, { step: 'PostgreSQL', setting: 'DATABASE_URL' }, () => checkMasterKeys(pool, config.MASTER_KEYS));
 
-    const kafka = createKafka(kafkaOptionsFrom(config, logger));
+    const kafka = createKafkaClient(kafkaOptionsFrom(config, logger));
     const admin = kafka.admin();
     const topics = await startupStep(logger, { step: 'Kafka', setting: 'KAFKA_BROKERS' }, async () => {
       await admin.connect();
@@ -95,7 +94,7 @@ export async function bootstrap(config: Config, logger: Logger): Promise<Runtime
   }
 }
 
-function runtimeOf(config: Config, logger: Logger, pool: pg.Pool, kafka: Kafka, topics: TopicNames, registry: SchemaRegistry, schemaIds: SchemaIds): Runtime {
+function runtimeOf(config: Config, logger: Logger, pool: pg.Pool, kafka: KafkaClient, topics: TopicNames, registry: SchemaRegistry, schemaIds: SchemaIds): Runtime {
   return {
     config, logger, pool, kafka, topics, registry, schemaIds,
     codec: createAvroCodec(registry, schemaIds),

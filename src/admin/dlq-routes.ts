@@ -8,7 +8,7 @@
  * another tenant's records (those are reported as not found, like the other routes).
  */
 import type { FastifyInstance } from 'fastify';
-import type { Kafka, Producer } from 'kafkajs';
+import type { KafkaClient, KafkaProducer } from '../kafka/types.js';
 import { describeDlqRecord, replayDlq, type DlqFilter, type DlqRecord } from '../dlq/index.js';
 import { queryDlq } from '../dlq/records.js';
 import type { AvroCodec } from '../registry/index.js';
@@ -17,10 +17,10 @@ import { sendError } from './errors.js';
 import { errorResponse, tenantIdParams } from './schemas.js';
 
 export interface AdminDlqDeps {
-  kafka: Kafka;
+  kafka: KafkaClient;
   codec: AvroCodec;
   /** Connected, idempotent producer (replays are sent with acks=all). */
-  producer: Producer;
+  producer: KafkaProducer;
   topic: string;
   /** Source topics a replay may write to (the input topics). */
   allowedTopics: readonly string[];

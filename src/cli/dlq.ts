@@ -13,7 +13,6 @@ import { userInfo } from 'node:os';
 import { skipRecord } from '../dlq/skip.js';
 import { describeDlqRecord, replayDlq, type DlqFilter, type DlqRecord } from '../dlq/index.js';
 import { queryDlq, reindexDlq } from '../dlq/records.js';
-import { createProducer } from '../kafka/index.js';
 import { createLogger } from '../logger.js';
 
 interface FilterFlags {
@@ -153,7 +152,7 @@ export function registerDlq(program: Command): void {
     .action(async (flags: FilterFlags & { dryRun?: boolean; rate: number; maxReplays: number; again?: boolean }) =>
       withRuntime(async (rt) => {
         const records = await read(rt, toFilter(flags));
-        const producer = createProducer(rt.kafka);
+        const producer = rt.kafka.producer();
         await producer.connect();
         const progress = bar(flags.dryRun ? 'dry run' : 'replaying');
         if (process.stderr.isTTY) progress.start(records.length, 0);

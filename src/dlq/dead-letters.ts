@@ -13,13 +13,13 @@
  * row is inserted and the DLQ record acknowledged by Kafka in one PostgreSQL transaction:
  * Kafka down → rollback → the caller answers 503 and Acme retries.
  */
-import type { Producer } from 'kafkajs';
 import type pg from 'pg';
 import { DLQ_HEADERS } from '../consumers/runtime/dlq.js';
 import { claimDlqEntries } from '../consumers/runtime/dlq-index.js';
 import { asDatabaseError, withTransaction } from '../db/index.js';
 import { AcmeSyncError } from '../errors/index.js';
 import { indexDlqRecords, sendDlqMessages } from './records.js';
+import type { KafkaProducer } from '../kafka/types.js';
 
 export const HTTP_HEADER_PREFIX = 'acme-sync.http.';
 
@@ -43,7 +43,7 @@ export interface DeadLetterWriter {
   write(letter: DeadLetter): Promise<'new' | 'repeat'>;
 }
 
-export function createDeadLetterWriter(options: { pool: pg.Pool; producer: Producer; topic: string; recordedBy: 'edge' | 'poller'; now?: () => number }): DeadLetterWriter {
+export function createDeadLetterWriter(options: { pool: pg.Pool; producer: KafkaProducer; topic: string; recordedBy: 'edge' | 'poller'; now?: () => number }): DeadLetterWriter {
   const now = options.now ?? Date.now;
   return {
     async write(letter) {

@@ -9,7 +9,7 @@
  * selection twice sends nothing the second time; the consumers are idempotent by
  * version anyway.
  */
-import type { Kafka, Producer, IHeaders } from 'kafkajs';
+import type { IncomingRecord, KafkaClient, KafkaProducer } from '../kafka/types.js';
 import type pg from 'pg';
 import { DLQ_HEADERS, DLQ_HEADER_PREFIX } from '../consumers/runtime/dlq.js';
 import type { AvroCodec } from '../registry/index.js';
@@ -56,16 +56,16 @@ export interface DlqFilter {
   ids?: readonly string[];
 }
 
-function headerText(headers: IHeaders | undefined): Record<string, string> {
+function headerText(headers: IncomingRecord['headers'] | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(headers ?? {})) {
     if (v === undefined) continue;
-    out[k] = Array.isArray(v) ? String(v.at(-1) ?? '') : Buffer.isBuffer(v) ? v.toString('utf8') : String(v);
+    out[k] = Buffer.isBuffer(v) ? v.toString('utf8') : String(v);
   }
   return out;
 }
 
-export function toDlqRecord(partition: number, message: { offset: string; timestamp: string; key: Buffer | null; value: Buffer | null; headers?: IHeaders }): DlqRecord {
+export function toDlqRecord(partition: number, message: { offset: string; timestamp: string; key: Buffer | null; value: Buffer | null; headers?: IncomingRecord['headers'] }): DlqRecord {
   const h = headerText(message.headers);
   return {
     id: `${partition}:${message.offset}`,
@@ -107,54 +107,16 @@ export function isSelected(record: DlqRecord, filter: DlqFilter): boolean {
 }
 
 /**
- * Every record in the DLQ topic up to its end as of the call, matching the filter.
- * Uses a throw-away consumer group that is deleted afterwards (kafkajs cannot read
- * without a group).
+ * Every record in the DLQ topic up to its end as of the call, matching the filter
+ * (KafkaClient.readTopic: the kafkajs adapter reads with a throw-away consumer group).
  */
-export async function readDlq(kafka: Kafka, topic: string, filter: DlqFilter = {}, onProgress?: (read: number, total: number) => void): Promise<DlqRecord[]> {
-  const admin = kafka.admin();
-  await admin.connect();
-  const groupId = `acme-sync-dlq-reader-${process.pid}-${Date.now()}`;
-  try {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    const remaining = new Map(offsets.filter((o) => BigInt(o.high) > BigInt(o.low)).map((o) => [o.partition, BigInt(o.high)]));
-    const total = offsets.reduce((n, o) => n + Number(BigInt(o.high) - BigInt(o.low)), 0);
-    if (remaining.size === 0) return [];
-    const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false });
-    const found: DlqRecord[] = [];
-    let read = 0;
-    await consumer.connect();
-    try {
-      await consumer.subscribe({ topic, fromBeginning: true });
-      await new Promise<void>((resolve, reject) => {
-        consumer
-          .run({
-            autoCommit: false,
-            eachBatch: async ({ batch, heartbeat }) => {
-              const end = remaining.get(batch.partition);
-              if (end === undefined) return;
-              for (const message of batch.messages) {
-                if (BigInt(message.offset) >= end) break;
-                read++;
-                const record = toDlqRecord(batch.partition, message);
-                if (isSelected(record, filter)) found.push(record);
-              }
-              onProgress?.(read, total);
-              await heartbeat();
-              if (BigInt(batch.lastOffset()) + 1n >= end) remaining.delete(batch.partition);
-              if (remaining.size === 0) resolve();
-            },
-          })
-          .catch(reject);
-      });
-    } finally {
-      await consumer.disconnect();
-    }
-    return found.sort((a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)));
-  } finally {
-    await admin.deleteGroups([groupId]).catch(() => undefined);
-    await admin.disconnect();
-  }
+export async function readDlq(kafka: KafkaClient, topic: string, filter: DlqFilter = {}, onProgress?: (read: number, total: number) => void): Promise<DlqRecord[]> {
+  const found: DlqRecord[] = [];
+  await kafka.readTopic(topic, { until: 'end', ...(onProgress ? { onProgress } : {}) }, (message) => {
+    const record = toDlqRecord(message.partition, message);
+    if (isSelected(record, filter)) found.push(record);
+  });
+  return found.sort((a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)));
 }
 
 export interface DecodedDlqRecord {
@@ -175,7 +137,7 @@ export async function describeDlqRecord(codec: AvroCodec, record: DlqRecord): Pr
 export type ReplayOutcome = 'replayed' | 'would-replay' | 'already-replayed' | 'replay-limit' | 'no-source-topic';
 
 export interface ReplayOptions {
-  producer: Producer;
+  producer: KafkaProducer;
   pool: pg.Pool;
   dlqTopic: string;
   /** Source topics the replay may write to (the input topics). */
@@ -232,7 +194,7 @@ export async function replayDlq(records: readonly DlqRecord[], options: ReplayOp
       if (wait > 0) await sleep(wait);
       next = Math.max(next, Date.now()) + intervalMs;
     }
-    await options.producer.send({ topic: target, acks: -1, messages: [{ key: record.key, value: record.value, headers: replayHeaders(record, options.dlqTopic) }] });
+    await options.producer.send([{ topic: target, records: [{ key: record.key, value: record.value, headers: replayHeaders(record, options.dlqTopic) }] }]);
     await options.pool.query(
       `INSERT INTO dlq_replays (dlq_topic, dlq_partition, dlq_offset, target_topic, tenant_id) VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (dlq_topic, dlq_partition, dlq_offset) DO UPDATE SET replayed_at = now()`,

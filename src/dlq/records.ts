@@ -3,10 +3,10 @@
  * per DLQ record Kafka acknowledged, written by its publisher (the outbox relay of the
  * consumers, the edge and poller dead-letter writer). `queryDlq` answers the admin API and
  * `acme-sync dlq` from it — same records, same `partition:offset` IDs, same filters — where
- * `readDlq` (src/dlq/index.ts) scans the whole topic with a throw-away consumer group
+ * `readDlq` (src/dlq/index.ts) scans the whole topic (KafkaClient.readTopic)
  * (kept for drills and tests that check what the topic itself holds).
  */
-import type { IHeaders, Kafka, Message, Producer, RecordMetadata } from 'kafkajs';
+import type { IncomingRecord, KafkaClient, KafkaProducer, OutgoingRecord, Acknowledgement } from '../kafka/types.js';
 import type pg from 'pg';
 import { DLQ_HEADERS } from '../consumers/runtime/dlq.js';
 import { storable } from '../consumers/runtime/dlq-index.js';
@@ -17,14 +17,14 @@ import { isSelected, readDlq, toDlqRecord, type DlqFilter, type DlqRecord } from
 /** A DLQ record as the relay or a dead-letter writer sent it: a DlqRecord before its ID, replay count and parsed error. */
 export type PublishedDlqRecord = Omit<DlqRecord, 'id' | 'error' | 'replayCount'>;
 
-function headerValue(v: unknown): string {
-  return Buffer.isBuffer(v) ? v.toString('utf8') : String(v);
+function headerValue(v: Buffer | string): string {
+  return Buffer.isBuffer(v) ? v.toString('utf8') : v;
 }
 
-/** The headers of a message as strings (what the index keeps). */
-export function headerStrings(headers: IHeaders | undefined): Record<string, string> {
+/** The headers of a record as strings (what the index keeps). */
+export function headerStrings(headers: IncomingRecord['headers'] | undefined): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(headers ?? {})) if (v !== undefined) out[k] = Array.isArray(v) ? headerValue(v.at(-1) ?? '') : headerValue(v);
+  for (const [k, v] of Object.entries(headers ?? {})) if (v !== undefined) out[k] = headerValue(v);
   return out;
 }
 
@@ -48,28 +48,27 @@ export async function indexDlqRecords(db: Queryable, topic: string, records: rea
  * Send DLQ messages one by one (each send's acknowledgement names the record's partition
  * and offset) and return them as published. In order, so per-key order holds.
  */
-export async function sendDlqMessages(producer: Producer, topic: string, messages: readonly Message[], now: () => number = Date.now): Promise<PublishedDlqRecord[]> {
+export async function sendDlqMessages(producer: KafkaProducer, topic: string, messages: readonly OutgoingRecord[], now: () => number = Date.now): Promise<PublishedDlqRecord[]> {
   const published: PublishedDlqRecord[] = [];
   for (const message of messages) {
     const timestamp = now();
-    let meta: RecordMetadata[];
+    let meta: Acknowledgement[];
     try {
-      meta = await producer.send({ topic, acks: -1, messages: [{ ...message, timestamp: String(timestamp) }] });
+      meta = await producer.send([{ topic, records: [{ ...message, timestamp: String(timestamp) }] }]);
     } catch (err) {
       throw kafkaUnavailable(err);
     }
     const [ack] = meta;
     if (ack?.baseOffset === undefined) throw kafkaUnavailable(new Error(`No acknowledgement offset for a DLQ record of ${topic}`));
     published.push({
-      partition: ack.partition, offset: ack.baseOffset, timestamp, key: message.key === null || message.key === undefined ? null : headerValue(message.key),
-      value: message.value === null || message.value === undefined ? null : Buffer.isBuffer(message.value) ? message.value : Buffer.from(message.value), headers: headerStrings(message.headers),
+      partition: ack.partition, offset: ack.baseOffset, timestamp, key: message.key, value: message.value, headers: headerStrings(message.headers),
     });
   }
   return published;
 }
 
 /** Send and index (outside any transaction): for tools and tests that put records into the DLQ directly. */
-export async function publishDlq(producer: Producer, pool: pg.Pool, topic: string, messages: readonly Message[]): Promise<PublishedDlqRecord[]> {
+export async function publishDlq(producer: KafkaProducer, pool: pg.Pool, topic: string, messages: readonly OutgoingRecord[]): Promise<PublishedDlqRecord[]> {
   const published = await sendDlqMessages(producer, topic, messages);
   await indexDlqRecords(pool, topic, published);
   return published;
@@ -100,12 +99,12 @@ export async function queryDlq(db: Queryable, topic: string, filter: DlqFilter =
 }
 
 /**
- * Index what the DLQ topic holds (a scan with a throw-away consumer group, readDlq):
+ * Index what the DLQ topic holds (a scan of the topic, readDlq):
  * once after upgrading to the index (records published before it are not in it), or
  * after restoring the database. Idempotent (same position = same row); returns how many
  * records were read.
  */
-export async function reindexDlq(kafka: Kafka, db: Queryable, topic: string, onProgress?: (read: number, total: number) => void): Promise<number> {
+export async function reindexDlq(kafka: KafkaClient, db: Queryable, topic: string, onProgress?: (read: number, total: number) => void): Promise<number> {
   const records = await readDlq(kafka, topic, {}, onProgress);
   for (let i = 0; i < records.length; i += 500) {
     await indexDlqRecords(db, topic, records.slice(i, i + 500).map((r) => ({ partition: r.partition, offset: r.offset, timestamp: r.timestamp, key: r.key, value: r.value, headers: r.headers })));

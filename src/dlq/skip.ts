@@ -12,7 +12,7 @@
  * Nobody edits consumer_offsets by hand, and the good records of the batch are not skipped
  * (a stored offset stands at the start of a batch, not at the record that wedged it).
  */
-import type { Kafka, KafkaMessage } from 'kafkajs';
+import type { IncomingRecord, KafkaClient } from '../kafka/types.js';
 import type pg from 'pg';
 import { ERROR_CODES, PermanentError } from '../errors/index.js';
 export { SKIP_HEADERS } from '../consumers/runtime/skips.js';
@@ -33,7 +33,7 @@ export interface SkipResult {
 }
 
 /** Record the skip; refused when the record does not exist or every group already consumed it. */
-export async function skipRecord(deps: { kafka: Kafka; pool: pg.Pool }, request: SkipRequest): Promise<SkipResult> {
+export async function skipRecord(deps: { kafka: KafkaClient; pool: pg.Pool }, request: SkipRequest): Promise<SkipResult> {
   const { topic, partition, offset } = request;
   if (request.reason.trim() === '') throw new PermanentError('--reason: say why the record is skipped', { code: ERROR_CODES.VALIDATION_FAILED });
   const message = await readRecordAt(deps.kafka, topic, partition, offset);
@@ -49,37 +49,23 @@ export async function skipRecord(deps: { kafka: Kafka; pool: pg.Pool }, request:
   return { tenantId, acmeId: rest.join(':'), pendingGroups: pending };
 }
 
-/** The one record at topic/partition/offset (a throw-away consumer group, deleted afterwards). */
-export async function readRecordAt(kafka: Kafka, topic: string, partition: number, offset: string, timeoutMs = 30_000): Promise<KafkaMessage> {
-  const groupId = `acme-sync-dlq-skip-${process.pid}-${Date.now()}`;
-  const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false });
+/** The one record at topic/partition/offset (KafkaClient.readTopic: a throw-away consumer group with kafkajs). */
+export async function readRecordAt(kafka: KafkaClient, topic: string, partition: number, offset: string, timeoutMs = 30_000): Promise<IncomingRecord> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const offsets = await admin.fetchTopicOffsets(topic);
+    const offsets = await admin.topicOffsets(topic);
     const p = offsets.find((o) => o.partition === partition);
     if (p === undefined || BigInt(offset) < BigInt(p.low) || BigInt(offset) >= BigInt(p.high))
       throw new PermanentError(`No record at ${topic}/${partition}@${offset} (the partition holds ${p && BigInt(p.high) > BigInt(p.low) ? `${p.low}..${BigInt(p.high) - 1n}` : 'nothing'})`, { code: ERROR_CODES.VALIDATION_FAILED });
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    return await new Promise<KafkaMessage>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out reading ${topic}/${partition}@${offset}`)), timeoutMs);
-      consumer
-        .run({
-          autoCommit: false,
-          eachMessage: async ({ partition: at, message }) => {
-            if (at === partition && message.offset === offset) {
-              clearTimeout(timer);
-              resolve(message);
-            }
-          },
-        })
-        .then(() => consumer.seek({ topic, partition, offset }))
-        .catch(reject);
-    });
   } finally {
-    await consumer.disconnect().catch(() => undefined);
-    await admin.deleteGroups([groupId]).catch(() => undefined);
     await admin.disconnect();
   }
+  let found: IncomingRecord | undefined;
+  const until = { before: (BigInt(offset) + 1n).toString() };
+  await kafka.readTopic(topic, { until, partitions: [partition], from: () => offset, timeoutMs }, (record) => {
+    if (record.offset === offset) found = record;
+  });
+  if (found === undefined) throw new PermanentError(`No record at ${topic}/${partition}@${offset}`, { code: ERROR_CODES.VALIDATION_FAILED });
+  return found;
 }

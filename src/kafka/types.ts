@@ -11,6 +11,18 @@
  * adapter classifies; callers only ask `isRetriable(err)` or look at `code`.
  */
 
+import type { Logger } from 'pino';
+
+// ---------------------------------------------------------------- options
+
+/** What every adapter is created from (`createKafkaClient`, src/kafka/index.ts; `kafkaOptionsFrom(config)`). */
+export interface KafkaClientOptions {
+  brokers: readonly string[];
+  clientId: string;
+  /** The adapter's own log lines go here (structured); silent without one. */
+  logger?: Logger;
+}
+
 // ---------------------------------------------------------------- producing
 
 /** A record to send. Keys are strings: the partitioner hashes their UTF-8 bytes (murmur2, as the Java client). */
@@ -42,8 +54,8 @@ export interface KafkaProducer {
   isConnected(): boolean;
   /**
    * Writes every record, always idempotent with acks=all (KIP-98), and resolves only when
-   * every record is acknowledged: one acknowledgement per (topic, partition) written to,
-   * in no particular order. Per-key order holds within a send and across sends awaited in
+   * every record is acknowledged: at least one acknowledgement per (topic, partition)
+   * written to (one per request when the send was split), in no particular order. Per-key order holds within a send and across sends awaited in
    * turn. A large send may travel as several requests (in order); when one fails, the send
    * rejects and some of its records may have been written: sending again is safe for
    * consumers that are idempotent by version (ours are). Rejects with TransientError
@@ -54,7 +66,10 @@ export interface KafkaProducer {
 
 // ---------------------------------------------------------------- consuming
 
-/** A record as read. Header values as the adapter got them (kafkajs: Buffer). */
+/**
+ * A record as read. Header values as the adapter got them (kafkajs: Buffer); a header key
+ * that occurs more than once has its last value (the Java client's `Headers.lastHeader`).
+ */
 export interface IncomingRecord {
   key: Buffer | null;
   value: Buffer | null;
@@ -142,7 +157,7 @@ export interface GroupConsumer {
 
 // ---------------------------------------------------------------- administration
 
-export interface TopicSpec {
+export interface NewTopic {
   topic: string;
   partitions: number;
   replicationFactor: number;
@@ -179,7 +194,7 @@ export interface KafkaAdmin {
   disconnect(): Promise<void>;
   listTopics(): Promise<string[]>;
   /** Creates the topics; one that exists already is not an error. Does not wait for leaders. */
-  createTopics(topics: readonly TopicSpec[]): Promise<void>;
+  createTopics(topics: readonly NewTopic[]): Promise<void>;
   topicMetadata(topics: readonly string[]): Promise<TopicMetadata[]>;
   topicOffsets(topic: string): Promise<PartitionOffsets[]>;
   describeCluster(): Promise<ClusterDescription>;

@@ -13,10 +13,9 @@
  */
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import type { Producer } from 'kafkajs';
 import { bootstrap, type Runtime } from '../bootstrap.js';
 import type { Config } from '../config/index.js';
-import { createProducer } from '../kafka/index.js';
+import type { KafkaProducer } from '../kafka/index.js';
 import type { Logger } from '../logger.js';
 import type { Registry } from '../metrics/index.js';
 import { createEventPublisher, type EventPublisher, type PublisherOptions } from '../producers/publisher.js';
@@ -38,7 +37,7 @@ declare module 'fastify' {
   interface FastifyInstance {
     runtime: ProcessRuntime;
     metricsRegistry: Registry;
-    kafkaProducer: Producer;
+    kafkaProducer: KafkaProducer;
     /** False until the producer connected, and again after it disconnected. */
     isKafkaProducerConnected: () => boolean;
     eventPublisher: EventPublisher;
@@ -68,12 +67,9 @@ export interface ProducerPluginOptions {
 }
 
 export const producerPlugin = fp<ProducerPluginOptions>(async (app, { logger, startupWaitMs }) => {
-  const producer = createProducer(app.runtime.kafka);
-  let connected = false;
-  producer.on(producer.events.CONNECT, () => (connected = true));
-  producer.on(producer.events.DISCONNECT, () => (connected = false));
+  const producer = app.runtime.kafka.producer();
   app.decorate('kafkaProducer', producer);
-  app.decorate('isKafkaProducerConnected', () => connected);
+  app.decorate('isKafkaProducerConnected', () => producer.isConnected());
   let closing = false;
   let timer: NodeJS.Timeout | undefined;
   app.addHook('onClose', async () => {

@@ -19,13 +19,12 @@
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import type { Kafka } from 'kafkajs';
 import type pg from 'pg';
 import { createAcmeClient, oauthClientOf, type AcmeClient } from '../acme/client.js';
 import { acmeOutboundOf } from '../acme/outbound.js';
 import type { Config } from '../config/index.js';
 import { createPool } from '../db/index.js';
-import { createKafka, kafkaOptionsFrom, type TopicNames } from '../kafka/index.js';
+import { createKafkaClient, kafkaOptionsFrom, type KafkaClient, type TopicNames } from '../kafka/index.js';
 import { registerHealthRoutes } from '../http/health.js';
 import type { Logger } from '../logger.js';
 import { counter, createMetricsRegistry, histogram, type Registry } from '../metrics/index.js';
@@ -56,7 +55,7 @@ export interface EdgeServerOptions {
   codec: AvroCodec;
   topics: TopicNames;
   /** Default: a client for config.KAFKA_BROKERS. */
-  kafka?: Kafka;
+  kafka?: KafkaClient;
   /** Default: a new pool for config.DATABASE_URL. Either way the edge ends it on close. */
   pool?: pg.Pool;
   metrics?: Registry;
@@ -115,7 +114,7 @@ const injectedPublisher = (publisher: EventPublisher) =>
     app.addHook('onClose', async () => publisher.close());
   });
 
-const healthPlugin = (options: EdgeServerOptions, kafka: Kafka) =>
+const healthPlugin = (options: EdgeServerOptions, kafka: KafkaClient) =>
   fp(async (app) => {
     const timeoutMs = options.readinessTimeoutMs ?? 2_000;
     const admin = kafka.admin();
@@ -178,7 +177,7 @@ export async function createEdgeServer(options: EdgeServerOptions): Promise<Fast
   // Per-request lines would be one per webhook; outcomes are counted in metrics and refusals logged by replyWithError.
   const app = Fastify({ loggerInstance: options.logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), return503OnClosing: true });
   app.setErrorHandler((err, request, reply) => replyWithError(reply, err, request.log));
-  const kafka = options.kafka ?? createKafka(kafkaOptionsFrom(options.config, options.logger));
+  const kafka = options.kafka ?? createKafkaClient(kafkaOptionsFrom(options.config, options.logger));
   await app.register(databasePlugin(options));
   const { config, codec, topics } = options;
   await app.register(runtimePlugin, { options: { ...options, runtime: { config, codec, topics, kafka, pool: app.pgPool } } });

@@ -4,15 +4,15 @@
  * backfills publish through it; the edge's webhooks are all live and keep the plain
  * publisher. One producer serves both lanes.
  */
-import type { Producer } from 'kafkajs';
 import { laneCodec, laneOf, laneTopics, type Lane } from '../kafka/lanes.js';
 import type { TopicNames } from '../kafka/topics.js';
+import type { KafkaProducer } from '../kafka/types.js';
 import type { AvroCodec } from '../registry/index.js';
 import type { OutboundEvent } from '../transforms/acme-to-event.js';
 import { createEventPublisher, type EventPublisher, type PublisherOptions } from './publisher.js';
 
 export interface LanePublisherOptions extends Omit<PublisherOptions, 'topics' | 'codec' | 'producer'> {
-  producer: Producer;
+  producer: KafkaProducer;
   codec: AvroCodec;
   topics: TopicNames;
   /** The live lane's publisher when one exists already (the process's); created otherwise. */

@@ -4,19 +4,19 @@
  *
  * kafkajs has no `linger.ms`: every send is a round trip. Concurrent callers (many
  * webhooks at once, a poll page) are therefore gathered for up to `lingerMs` or
- * `maxBatch` events into one `sendBatch`, and each caller's promise settles with its
+ * `maxBatch` events into one send, and each caller's promise settles with its
  * own events. While one batch is in flight the next one fills.
  */
-import type { Message, Producer } from 'kafkajs';
 import { ERROR_CODES, TransientError, isRetriable } from '../errors/index.js';
 import type { TopicKind, TopicNames } from '../kafka/topics.js';
+import type { KafkaProducer, OutgoingRecord } from '../kafka/types.js';
 import type { Registry } from '../metrics/index.js';
 import { createEventMetrics } from '../metrics/events.js';
 import type { AvroCodec } from '../registry/index.js';
 import type { OutboundEvent } from '../transforms/acme-to-event.js';
 
 export interface PublisherOptions {
-  producer: Producer;
+  producer: KafkaProducer;
   codec: AvroCodec;
   topics: TopicNames;
   lingerMs: number;
@@ -64,7 +64,7 @@ export function createEventPublisher(options: PublisherOptions): EventPublisher 
   const inFlight = new Set<Promise<void>>();
   const eventMetrics = options.metrics ? createEventMetrics(options.metrics) : undefined;
 
-  async function encode(event: OutboundEvent): Promise<{ topic: string; message: Message }> {
+  async function encode(event: OutboundEvent): Promise<{ topic: string; message: OutgoingRecord }> {
     const value = await options.codec.encode(event.kind as TopicKind, event.value);
     const headers = options.headers?.(event);
     return { topic: options.topics[event.kind], message: { key: event.key, value, ...(headers ? { headers } : {}) } };
@@ -85,16 +85,16 @@ export function createEventPublisher(options: PublisherOptions): EventPublisher 
     );
     const ready = encoded.filter((e): e is NonNullable<typeof e> => e !== undefined);
     if (ready.length === 0) return;
-    const byTopic = new Map<string, Message[]>();
+    const byTopic = new Map<string, OutgoingRecord[]>();
     for (const { records } of ready) for (const { topic, message } of records) byTopic.set(topic, [...(byTopic.get(topic) ?? []), message]);
     const count = ready.reduce((n, r) => n + r.records.length, 0);
     try {
-      await withTimeout(options.producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) }), ackTimeoutMs);
+      await withTimeout(options.producer.send([...byTopic].map(([topic, records]) => ({ topic, records }))), ackTimeoutMs);
       for (const { pending } of ready) pending.resolve();
       eventMetrics?.published(ready.flatMap(({ pending }) => pending.events));
       options.onBatch?.({ events: count, durationMs: performance.now() - started, ok: true });
     } catch (err) {
-      // A timeout or a retriable broker error: the caller may retry (webhooks answer 503).
+      // A timeout or a retriable broker error (the Kafka port classifies): the caller may retry (webhooks answer 503).
       const error = err instanceof TransientError ? err : isRetriable(err) ? kafkaUnavailable(err) : err;
       for (const { pending } of ready) pending.reject(error);
       options.onBatch?.({ events: count, durationMs: performance.now() - started, ok: false });

@@ -3,7 +3,7 @@
  * named like Kafka Connect's DeadLetterQueueReporter (`__connect.errors.*`, KIP-298),
  * under our own prefix. A replay tool reads the headers to route the record back.
  */
-import type { Message } from 'kafkajs';
+import type { OutgoingRecord } from '../../kafka/types.js';
 import { schemaIdOf } from '../../registry/index.js';
 import type { DlqEntry, InboundRecord } from './types.js';
 import type { DlqIndexEntry } from './dlq-index.js';
@@ -54,7 +54,7 @@ export function schemaIdOrUnknown(raw: Buffer | null): number {
 }
 
 /** Header values are bounded: a message is cut at 1000 characters. */
-export function toDlqMessage({ record, error }: DlqEntry, meta: DlqMeta): Message {
+export function toDlqMessage({ record, error }: DlqEntry, meta: DlqMeta): OutgoingRecord {
   const { tenantId, acmeId } = identityOf(record);
   const headers: Record<string, string> = {
     ...record.headers,

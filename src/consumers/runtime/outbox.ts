@@ -22,9 +22,8 @@
  * process that died.
  */
 import { createHash } from 'node:crypto';
-import type { Message, Producer } from 'kafkajs';
 import type pg from 'pg';
-import { chunkTopicMessages } from '../../kafka/index.js';
+import type { KafkaProducer, OutgoingRecord } from '../../kafka/index.js';
 import type { Logger } from '../../logger.js';
 import { counter, gauge, type Registry } from '../../metrics/index.js';
 import { kafkaUnavailable } from '../../producers/publisher.js';
@@ -39,14 +38,13 @@ const LANE_LOCK_SPACE = 1765100;
 export interface OutboxMessage {
   kind: 'output' | 'dlq';
   topic: string;
-  message: Message;
+  message: OutgoingRecord;
 }
 
 export function laneOf(topic: string, key: string | null): number {
   return createHash('md5').update(`${topic}\u0000${key ?? ''}`).digest().readUInt16BE(0) % OUTBOX_LANES;
 }
 
-const text = (v: Message['key']): string | null => (v === null || v === undefined ? null : Buffer.isBuffer(v) ? v.toString('utf8') : String(v));
 
 /** Inside the batch's transaction: one INSERT for every output and DLQ record of the batch, in order. */
 export async function writeOutbox(db: Queryable, sourceGroup: string, messages: readonly OutboxMessage[]): Promise<void> {
@@ -56,16 +54,16 @@ export async function writeOutbox(db: Queryable, sourceGroup: string, messages: 
     `INSERT INTO outbox (lane, kind, topic, key, value, headers, source_group)
      SELECT l, k, t, ky, v, h, $1 FROM UNNEST($2::smallint[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::jsonb[]) WITH ORDINALITY AS u(l, k, t, ky, v, h, n) ORDER BY n`,
     [
-      sourceGroup, col((m) => laneOf(m.topic, text(m.message.key))), col((m) => m.kind), col((m) => m.topic), col((m) => text(m.message.key)),
-      col((m) => (m.message.value === null || m.message.value === undefined ? null : Buffer.isBuffer(m.message.value) ? m.message.value : Buffer.from(m.message.value))),
-      col((m) => (m.message.headers === undefined ? null : JSON.stringify(Object.fromEntries(Object.entries(m.message.headers).map(([k, v]) => [k, text(v as Message['key'])]))))),
+      sourceGroup, col((m) => laneOf(m.topic, m.message.key)), col((m) => m.kind), col((m) => m.topic), col((m) => m.message.key),
+      col((m) => m.message.value),
+      col((m) => (m.message.headers === undefined ? null : JSON.stringify(m.message.headers))),
     ],
   );
 }
 
 export interface OutboxRelayOptions {
   pool: pg.Pool;
-  producer: Producer;
+  producer: KafkaProducer;
   logger: Logger;
   metrics: Registry;
   /** Rows per relay round (default 2,000). */
@@ -104,7 +102,7 @@ export function createOutboxMetrics(registry: Registry) {
 }
 
 /** One relay round inside a transaction: claim free lanes, publish up to `limit` rows, delete them. Returns rows published. */
-export async function relayOnce(pool: pg.Pool, producer: Producer, limit: number): Promise<{ published: number; byKind: Record<Row['kind'], number>; oldestSeconds: number }> {
+export async function relayOnce(pool: pg.Pool, producer: KafkaProducer, limit: number): Promise<{ published: number; byKind: Record<Row['kind'], number>; oldestSeconds: number }> {
   const db = await pool.connect();
   try {
     await db.query('BEGIN');
@@ -129,20 +127,22 @@ export async function relayOnce(pool: pg.Pool, producer: Producer, limit: number
       await db.query('COMMIT');
       return { published: 0, byKind: { output: 0, dlq: 0 }, oldestSeconds };
     }
-    const outputs = new Map<string, Message[]>();
-    const dlq = new Map<string, Message[]>();
+    const outputs = new Map<string, OutgoingRecord[]>();
+    const dlq = new Map<string, OutgoingRecord[]>();
     for (const r of rows) {
       const target = r.kind === 'dlq' ? dlq : outputs;
-      const message: Message = { key: r.key, value: r.value, ...(r.headers === null ? {} : { headers: r.headers }) };
+      const message: OutgoingRecord = { key: r.key, value: r.value, ...(r.headers === null ? {} : { headers: r.headers }) };
       const list = target.get(r.topic);
       if (list === undefined) target.set(r.topic, [message]);
       else list.push(message);
     }
     // In id order within each topic: per-key order (a key's rows are in one lane and one topic).
-    for (const topicMessages of chunkTopicMessages([...outputs].map(([topic, messages]) => ({ topic, messages })))) {
+    // The producer splits a large send into requests under the broker's size limit, in order.
+    if (outputs.size > 0) {
       try {
-        await producer.sendBatch({ topicMessages, acks: -1 });
+        await producer.send([...outputs].map(([topic, records]) => ({ topic, records })));
       } catch (err) {
+        // Whatever Kafka said, the rows stay and the relay tries again later.
         throw kafkaUnavailable(err);
       }
     }

@@ -1,5 +1,5 @@
 /**
- * The consumer runner: one kafkajs consumer group per flow, `eachBatch` per
+ * The consumer runner: one consumer group per flow (the Kafka port, src/kafka), `eachBatch` per
  * partition, each batch through explicit stages (stages/: decode → admit/fence →
  * prepare → apply → emit, each with its tolerance, stages/tolerance.ts), and one PostgreSQL transaction per batch that holds the flow's writes,
  * the outputs and DLQ records (as outbox rows), the ledger and the next offset. The
@@ -31,14 +31,12 @@
  *    enrich) are tolerant.
  */
 import { hostname } from 'node:os';
-import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import type pg from 'pg';
 import { AcmeSyncError, databaseError, isRetriable } from '../../errors/index.js';
-import { createProducer, type TopicKind, type TopicNames } from '../../kafka/index.js';
+import type { BatchControl, GroupConsumer, KafkaClient, KafkaProducer, RecordBatch, TopicKind, TopicNames } from '../../kafka/index.js';
 import type { Logger } from '../../logger.js';
 import type { Registry } from '../../metrics/index.js';
 import { createFreshnessMetrics } from '../../metrics/freshness.js';
-import { kafkaUnavailable } from '../../producers/publisher.js';
 import type { AvroCodec } from '../../registry/index.js';
 import { retry, systemClock, type Clock, type RetryOptions } from '../../retry/index.js';
 import { readSkips, type Skip } from './skips.js';
@@ -55,7 +53,7 @@ import { Abandon, Bisect, Fatal, Refence, judge } from './stages/tolerance.js';
 import type { Flow, FlowContext } from './types.js';
 
 export interface RunnerOptions {
-  kafka: Kafka;
+  kafka: KafkaClient;
   pool: pg.Pool;
   codec: AvroCodec;
   topics: TopicNames;
@@ -65,7 +63,7 @@ export interface RunnerOptions {
   logger: Logger;
   metrics: Registry;
   /** Shared producer for outputs and the DLQ; the runner creates (and owns) one when absent. */
-  producer?: Producer;
+  producer?: KafkaProducer;
   /**
    * The outbox relay that publishes this runner's committed outputs and DLQ records
    * (shared by the runners of a process); the runner creates (and owns) one when absent.
@@ -110,18 +108,17 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
   const clientId = options.clientId ?? `${groupId}-${hostname()}-${process.pid}`;
   const kindOf: ReadonlyMap<string, TopicKind> = new Map<string, TopicKind>(Object.entries(topics).map(([kind, name]) => [name, kind as TopicKind]));
   const ownsProducer = options.producer === undefined;
-  const producer = options.producer ?? createProducer(options.kafka);
+  const producer = options.producer ?? options.kafka.producer();
   const ownsRelay = options.relay === undefined;
   const relay = options.relay ?? createOutboxRelay({ pool, producer, logger: log, metrics: options.metrics });
   const sessionTimeout = options.sessionTimeoutMs ?? 30_000;
-  const consumer: Consumer = options.kafka.consumer({
+  const consumer: GroupConsumer = options.kafka.consumer({
     groupId,
-    sessionTimeout,
-    heartbeatInterval: options.heartbeatIntervalMs ?? 3_000,
-    rebalanceTimeout: sessionTimeout * 2,
+    sessionTimeoutMs: sessionTimeout,
+    heartbeatIntervalMs: options.heartbeatIntervalMs ?? 3_000,
+    rebalanceTimeoutMs: sessionTimeout * 2,
     maxBytesPerPartition: options.maxBytesPerPartition ?? 1_048_576,
-    maxWaitTimeInMs: options.maxWaitTimeMs ?? 500,
-    allowAutoTopicCreation: false,
+    maxWaitTimeMs: options.maxWaitTimeMs ?? 500,
   });
   const stall = createStallWatch(options.metrics, flow.name, options.stallAfterMs ?? 120_000);
   const applyDeps: ApplyDeps = { pool, codec, topics, flow, context, groupId, clientId };
@@ -145,12 +142,12 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
   const done = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
   done.catch(() => undefined);
 
-  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+  consumer.onAssignment((memberAssignment) => {
     // A new generation: every partition's position is checked against PostgreSQL again.
     positioned.clear();
     storedOffsets.clear();
     // A partition now owned by another member must not keep reporting its last lag from here.
-    const assignment = payload.memberAssignment as Record<string, number[] | undefined>;
+    const assignment = memberAssignment as Record<string, number[] | undefined>;
     for (const [key, labels] of lagSeries) {
       const at = key.lastIndexOf(':');
       if (assignment[key.slice(0, at)]?.includes(Number(key.slice(at + 1)))) continue;
@@ -159,11 +156,11 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
       stall.forget(key);
     }
     joined = true;
-    log.info({ assignment: payload.memberAssignment }, 'joined consumer group');
+    log.info({ assignment: memberAssignment }, 'joined consumer group');
   });
-  consumer.on(consumer.events.CRASH, ({ payload }) => {
-    if (payload.restart) return log.warn({ err: payload.error }, 'consumer crashed; kafkajs restarts it');
-    fail(payload.error);
+  consumer.onCrash((err, willRestart) => {
+    if (willRestart) return log.warn({ err }, 'consumer crashed; the Kafka client restarts it');
+    fail(err);
   });
 
   function fail(err: unknown): void {
@@ -175,8 +172,7 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
     void consumer.disconnect().catch(() => undefined).finally(() => (ownsRelay ? relay.stop(0) : undefined)).finally(() => (ownsProducer ? producer.disconnect().catch(() => undefined) : undefined)).finally(() => settle.reject(err));
   }
 
-  async function processOnce(payload: EachBatchPayload, attempts: number, checkpoint: () => void, bisect: boolean): Promise<void> {
-    const { batch } = payload;
+  async function processOnce(batch: RecordBatch, attempts: number, checkpoint: () => void, bisect: boolean): Promise<void> {
     const ref: PartitionRef = { groupId, topic: batch.topic, partition: batch.partition };
     const key = `${batch.topic}:${batch.partition}`;
     const stored = storedOffsets.has(key) ? storedOffsets.get(key)! : await readNextOffset(pool, ref);
@@ -188,15 +184,15 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
       positioned.add(key);
       // Kafka's committed position is ahead of PostgreSQL's (a commit that outran a lost
       // transaction, or a restored database): PostgreSQL wins.
-      if (stored !== null && BigInt(stored) < BigInt(batch.firstOffset()!)) {
-        log.warn({ topic: batch.topic, partition: batch.partition, stored, kafka: batch.firstOffset() }, 'seeking back to the offset stored in PostgreSQL');
-        consumer.seek({ topic: batch.topic, partition: batch.partition, offset: stored });
+      if (stored !== null && BigInt(stored) < BigInt(batch.firstOffset)) {
+        log.warn({ topic: batch.topic, partition: batch.partition, stored, kafka: batch.firstOffset }, 'seeking back to the offset stored in PostgreSQL');
+        consumer.seek(batch.topic, batch.partition, stored);
         throw new Abandon('seek');
       }
     }
     const kind = kindOf.get(batch.topic) ?? 'appointments';
     // Stage admit/fence (fencing under the row lock happens again in apply: Refence).
-    const { live, fenced } = fence(batch.messages.map((m) => toInbound(kindOf, batch.topic, batch.partition, m)), stored);
+    const { live, fenced } = fence(batch.records.map((m) => toInbound(kindOf, batch.topic, batch.partition, m)), stored);
     metrics.records.inc({ flow: flow.name, topic: kind, outcome: 'fenced' }, fenced);
     if (live.length === 0) return;
     const { kept, skipped } = applySkips(live, skips.get(key));
@@ -205,7 +201,7 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
     checkpoint();
     // Stage apply: one transaction, no Kafka I/O.
     const started = performance.now();
-    const nextOffset = (BigInt(batch.lastOffset()) + 1n).toString();
+    const nextOffset = (BigInt(batch.lastOffset) + 1n).toString();
     let outcome;
     try {
       outcome = await applyBatch(applyDeps, prepared, { ref, stored, nextOffset, attempts, bisect, checkpoint });
@@ -219,23 +215,22 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
     emit({ flow: flow.name, relay, metrics, freshness, log, now: context.now }, kind, prepared.records, outcome);
   }
 
-  async function eachBatch(payload: EachBatchPayload): Promise<void> {
-    const { batch } = payload;
-    if (batch.isEmpty() || stopped) return;
+  async function eachBatch(batch: RecordBatch, control: BatchControl): Promise<void> {
+    if (stopped) return;
     const started = performance.now();
     let resume: (() => void) | undefined;
     let lost = false;
     // Heartbeat while we work: a slow Acme call or a long retry must not let the
     // session expire. A rebalance surfaces here; we finish nothing more after it.
     const ticker = setInterval(() => {
-      payload.heartbeat().catch((err: unknown) => {
+      control.heartbeat().catch((err: unknown) => {
         lost = true;
         log.info({ err, topic: batch.topic, partition: batch.partition }, 'heartbeat failed; abandoning the batch');
       });
     }, Math.max(500, Math.floor((options.heartbeatIntervalMs ?? 3_000) / 2)));
     const checkpoint = () => {
       // Not isRunning(): on a graceful stop the batch in hand is finished, not dropped.
-      if (lost || payload.isStale()) throw new Abandon('batch no longer ours');
+      if (lost || control.isStale()) throw new Abandon('batch no longer ours');
     };
     const clock: Clock = { now: systemClock.now, sleep: (ms, signal) => systemClock.sleep(ms, signal) };
     let attempts = 0;
@@ -249,7 +244,7 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
           for (let refences = 0; ; refences++) {
             attempts++;
             try {
-              return await processOnce(payload, attempts, checkpoint, bisect);
+              return await processOnce(batch, attempts, checkpoint, bisect);
             } catch (err) {
               if (err instanceof Bisect && !bisect) {
                 log.info({ err: err.cause, topic: batch.topic, partition: batch.partition }, 'PostgreSQL refused a value; bisecting the batch to find the record');
@@ -268,20 +263,20 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
             stall.failing(key, { topic: kindOf.get(batch.topic) ?? batch.topic, partition: String(batch.partition) }, firstTry, Date.now());
             metrics.retries.inc({ flow: flow.name, code: e.code });
             log.warn({ err: e, attempt, delayMs, topic: batch.topic, partition: batch.partition }, 'transient failure; retrying the batch');
-            if (resume === undefined) resume = payload.pause();
+            if (resume === undefined) resume = control.pause();
           },
         },
       );
       stall.recovered(key, { topic: kindOf.get(batch.topic) ?? batch.topic, partition: String(batch.partition) });
-      payload.resolveOffset(batch.lastOffset());
+      control.resolveOffset(batch.lastOffset);
       metrics.batchSeconds.observe({ flow: flow.name }, (performance.now() - started) / 1000);
       const lagLabels = { flow: flow.name, topic: kindOf.get(batch.topic) ?? batch.topic, partition: String(batch.partition) };
       lagSeries.set(`${batch.topic}:${batch.partition}`, lagLabels);
-      metrics.lag.set(lagLabels, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(batch.lastOffset()) - 1n)));
+      metrics.lag.set(lagLabels, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(batch.lastOffset) - 1n)));
       // Informational only (lag tools): PostgreSQL holds the offsets that count. Not
       // awaited — a commit round trip per batch was the largest fixed cost of a small
       // batch (found by npm run bench) — and coalesced: one request in flight at a time.
-      kafkaCommits.commit(batch.topic, batch.partition, (BigInt(batch.lastOffset()) + 1n).toString());
+      kafkaCommits.commit(batch.topic, batch.partition, (BigInt(batch.lastOffset) + 1n).toString());
     } catch (err) {
       if (err instanceof Abandon || stopping.signal.aborted || lost) return stall.recovered(key);
       // Transient failures never get here (they retry without limit): this is a bug.
@@ -298,8 +293,8 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
       if (ownsProducer) await producer.connect();
       if (ownsRelay) relay.start();
       await consumer.connect();
-      await consumer.subscribe({ topics: flow.inputs.map((k) => topics[k]), fromBeginning: true });
-      await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 3, eachBatch }).catch((err: unknown) => {
+      await consumer.subscribe(flow.inputs.map((k) => topics[k]), true);
+      await consumer.run({ concurrency: options.partitionsConsumedConcurrently ?? 3, eachBatch }).catch((err: unknown) => {
         fail(err);
         throw err;
       });
@@ -311,7 +306,7 @@ export function createConsumerRunner(options: RunnerOptions): ConsumerRunner {
       joined = false;
       stopping.abort(new Abandon('stopping'));
       // Cancel retry waits (an outage must not hold the shutdown); a batch that is
-      // working finishes: disconnect() waits for the batch in hand to finish (kafkajs), then leaves the group.
+      // working finishes: disconnect() waits for the batch in hand to finish, then leaves the group.
       // The last informational commit may go out, but an unreachable broker must not hold the shutdown.
       await Promise.race([kafkaCommits.flush(), new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
       await consumer.disconnect();
@@ -358,14 +353,13 @@ export function createCommitCoalescer(send: CommitOffsets, onError: (err: unknow
 
 /**
  * What a transient batch failure is, for the retries metric and the log: ours are
- * AcmeSyncErrors already (Kafka, registry, Acme), kafkajs' own are Kafka's, and anything
- * else inside the batch's transaction comes from PostgreSQL — classified by SQLSTATE, and
+ * AcmeSyncErrors already (Kafka — the port classifies its failures —, registry, Acme), and
+ * anything else inside the batch's transaction comes from PostgreSQL — classified by SQLSTATE, and
  * a dropped connection (no SQLSTATE: ECONNREFUSED, "Connection terminated") is
  * DATABASE_UNAVAILABLE, never INTERNAL.
  */
 export function retryFailureOf(err: unknown): AcmeSyncError {
   if (err instanceof AcmeSyncError) return err.stage === undefined ? err.atStage('sink') : err;
-  if (err instanceof Error && err.name.startsWith('KafkaJS')) return kafkaUnavailable(err);
   return databaseError(err, 'sink');
 }
 

@@ -31,6 +31,9 @@ export const STATUS: Readonly<Record<ErrorCode, number>> = {
   // Our credentials for this tenant are refused: once an operator fixes them, Acme's retry delivers.
   [ERROR_CODES.ACME_AUTH_FAILED]: 503,
   [ERROR_CODES.KAFKA_UNAVAILABLE]: 503,
+  // Kafka refused our write for good (a record too large, not authorized): our
+  // configuration or our bug, answered as before the port classified it (a raw kafkajs error).
+  [ERROR_CODES.KAFKA_REFUSED]: 500,
   [ERROR_CODES.REGISTRY_UNAVAILABLE]: 503,
   [ERROR_CODES.DATABASE_UNAVAILABLE]: 503,
   [ERROR_CODES.DEADLINE_EXCEEDED]: 503,

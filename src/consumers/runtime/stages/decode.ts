@@ -3,16 +3,15 @@
  * decode is the record's fault (DecodeError → DLQ, stage `decode`); the registry being
  * down is not (retriable: the batch is retried). Tolerance: tolerance.ts.
  */
-import type { KafkaMessage } from 'kafkajs';
 import { DecodeError } from '../../../errors/index.js';
-import type { TopicKind } from '../../../kafka/index.js';
+import type { IncomingRecord, TopicKind } from '../../../kafka/index.js';
 import type { AvroCodec } from '../../../registry/index.js';
 import { schemaIdOrUnknown } from '../dlq.js';
 import type { DlqEntry, InboundRecord } from '../types.js';
 
-export function toInbound(kindOf: ReadonlyMap<string, TopicKind>, topic: string, partition: number, m: KafkaMessage): InboundRecord {
+export function toInbound(kindOf: ReadonlyMap<string, TopicKind>, topic: string, partition: number, m: IncomingRecord): InboundRecord {
   const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(m.headers ?? {})) if (v !== undefined) headers[k] = Array.isArray(v) ? String(v[0]) : String(v);
+  for (const [k, v] of Object.entries(m.headers)) if (v !== undefined) headers[k] = String(v);
   return {
     topic, kind: kindOf.get(topic)!, partition, offset: m.offset, key: m.key?.toString('utf8') ?? null, value: null,
     schemaId: schemaIdOrUnknown(m.value), headers, timestamp: Number(m.timestamp), raw: m.value,
