@@ -3,18 +3,22 @@
  * ListOffsets: the Admin's listOffsets wants every partition named).
  * MEASUREMENT-ONLY (issue 14): see options.ts.
  */
-import { Admin, Consumer, ListOffsetTimestamps } from '@platformatic/kafka';
-import type { KafkaAdmin, PartitionOffsets } from '../types.js';
+import type { Admin, Consumer } from '@platformatic/kafka';
+import type { KafkaAdmin, KafkaClientOptions, PartitionOffsets } from '../types.js';
 import { hasProtocolError, toKafkaError } from './errors.js';
-import { baseOptions, type PlatformaticOptions } from './options.js';
+import { EARLIEST, LATEST, loadLibrary, type Library } from './library.js';
+import { baseOptions } from './options.js';
 
-export function createPlatformaticAdmin(options: PlatformaticOptions): KafkaAdmin {
+export function createPlatformaticAdmin(options: KafkaClientOptions): KafkaAdmin {
+  let library: Library | undefined;
   let admin: Admin | undefined;
   let offsets: Consumer | undefined;
-  const client = () => (admin ??= new Admin(baseOptions(options, 'admin')));
-  const reader = () => (offsets ??= new Consumer({ ...baseOptions(options, 'admin-offsets'), groupId: `${options.clientId}-admin-offsets` }));
+  // Every call goes through `wrap`, which loads the library first (library.ts).
+  const client = () => (admin ??= new library!.Admin(baseOptions(options, 'admin')));
+  const reader = () => (offsets ??= new library!.Consumer({ ...baseOptions(options, 'admin-offsets'), groupId: `${options.clientId}-admin-offsets` }));
   const wrap = async <T>(what: string, f: () => Promise<T>): Promise<T> => {
     try {
+      library ??= await loadLibrary();
       return await f();
     } catch (err) {
       throw toKafkaError(err, what);
@@ -48,8 +52,8 @@ export function createPlatformaticAdmin(options: PlatformaticOptions): KafkaAdmi
     topicOffsets: (topic) =>
       wrap(`Reading the offsets of ${topic} failed`, async () => {
         const [low, high] = await Promise.all([
-          reader().listOffsets({ topics: [topic], timestamp: ListOffsetTimestamps.EARLIEST }),
-          reader().listOffsets({ topics: [topic], timestamp: ListOffsetTimestamps.LATEST }),
+          reader().listOffsets({ topics: [topic], timestamp: EARLIEST }),
+          reader().listOffsets({ topics: [topic], timestamp: LATEST }),
         ]);
         return (high.get(topic) ?? []).map((h, partition): PartitionOffsets => ({ partition, low: String(low.get(topic)?.[partition] ?? 0n), high: String(h) }));
       }),

@@ -31,12 +31,13 @@
  * MEASUREMENT-ONLY (issue 14): kafkajs is the default client; see options.ts.
  */
 import { randomUUID } from 'node:crypto';
-import { ConnectionPool, Consumer, FetchIsolationLevels, IS_CONTROL, ListOffsetTimestamps, type ClusterMetadata, type GroupAssignment } from '@platformatic/kafka';
+import type { ClusterMetadata, ConnectionPool, Consumer, ConsumerGroupJoinPayload, GroupAssignment } from '@platformatic/kafka';
 import type { Logger } from 'pino';
 import { ERROR_CODES, TransientError } from '../../errors/index.js';
-import type { Assignment, BatchControl, GroupConsumer, GroupConsumerOptions, IncomingRecord, RecordBatch, RunOptions } from '../types.js';
+import type { Assignment, BatchControl, GroupConsumer, GroupConsumerOptions, IncomingRecord, KafkaClientOptions, RecordBatch, RunOptions } from '../types.js';
 import { hasProtocolError, isPermanentKafkaError, toKafkaError } from './errors.js';
-import { baseOptions, type PlatformaticOptions } from './options.js';
+import { EARLIEST, IS_CONTROL, LATEST, loadLibrary, READ_COMMITTED } from './library.js';
+import { baseOptions } from './options.js';
 
 type PlatformaticConsumer = Consumer<Buffer, Buffer, Buffer, Buffer>;
 /** The Fetch API's parsed answer (the library exports it only inside its `fetchV17` namespace). */
@@ -70,26 +71,16 @@ export function recordsOf(batches: FetchResponse['responses'][number]['partition
   return { records, lastOffset: lastOffset !== undefined && lastOffset >= from ? lastOffset : undefined };
 }
 
-export function createPlatformaticConsumer(client: PlatformaticOptions, options: GroupConsumerOptions): GroupConsumer {
+export function createPlatformaticConsumer(client: KafkaClientOptions, options: GroupConsumerOptions): GroupConsumer {
   const log: Logger | undefined = client.logger?.child({ kafkaClient: 'platformatic', groupId: options.groupId });
   const sessionTimeout = options.sessionTimeoutMs ?? 30_000;
   const maxWaitTime = options.maxWaitTimeMs ?? 500;
   const maxBytesPerPartition = options.maxBytesPerPartition ?? 1_048_576;
   const base = baseOptions(client, `consumer-${randomUUID().slice(0, 8)}`);
-  const consumer: PlatformaticConsumer = new Consumer<Buffer, Buffer, Buffer, Buffer>({
-    ...base,
-    groupId: options.groupId,
-    sessionTimeout,
-    heartbeatInterval: options.heartbeatIntervalMs ?? 3_000,
-    rebalanceTimeout: options.rebalanceTimeoutMs ?? sessionTimeout * 2,
-    maxWaitTime,
-    maxBytesPerPartition,
-    maxBytes: Math.max(maxBytesPerPartition, 10 * 1_048_576),
-    isolationLevel: FetchIsolationLevels.READ_COMMITTED,
-    autocommit: false,
-  });
+  // Created at connect(): the library is loaded then (library.ts).
+  let consumer!: PlatformaticConsumer;
   /** Fetches only: see the header. */
-  const fetchPool = new ConnectionPool(base.clientId, { ...base, connectTimeout: base.connectTimeout ?? 3_000 });
+  let fetchPool!: ConnectionPool;
   const assignmentListeners: ((a: Assignment) => void)[] = [];
   const crashListeners: ((err: unknown, willRestart: boolean) => void)[] = [];
 
@@ -121,30 +112,46 @@ export function createPlatformaticConsumer(client: PlatformaticOptions, options:
     w?.();
   };
 
-  // A rebalance seen by the library's heartbeat: every batch in hand is stale from now on.
-  consumer.on('consumer:group:rebalance', () => {
-    generation++;
-    notify();
-  });
-  consumer.on('consumer:group:join', (payload) => {
-    generation++;
-    assigned = (payload.assignments ?? []).flatMap((a: GroupAssignment) => a.partitions.map((partition) => ({ topic: a.topic, partition })));
-    positions.clear();
-    const assignment: Assignment = {};
-    for (const a of payload.assignments ?? []) assignment[a.topic] = [...a.partitions];
-    log?.info({ assignment, generationId: payload.generationId }, 'joined consumer group (platformatic)');
-    for (const listener of assignmentListeners) listener(assignment);
-    notify();
-  });
-  // The library emits 'error' when rejoining failed after its retries; unhandled, an
-  // EventEmitter 'error' would throw. Join again after a pause.
-  consumer.on('error', (err: unknown) => {
-    if (!running) return;
-    for (const listener of crashListeners) listener(toKafkaError(err, 'Kafka consumer group failed'), true);
-    setTimeout(() => {
-      if (running) consumer.joinGroup({}).catch((e: unknown) => consumer.emit('error', e));
-    }, 1_000).unref();
-  });
+  async function create(): Promise<void> {
+    const library = await loadLibrary();
+    consumer = new library.Consumer<Buffer, Buffer, Buffer, Buffer>({
+      ...base,
+      groupId: options.groupId,
+      sessionTimeout,
+      heartbeatInterval: options.heartbeatIntervalMs ?? 3_000,
+      rebalanceTimeout: options.rebalanceTimeoutMs ?? sessionTimeout * 2,
+      maxWaitTime,
+      maxBytesPerPartition,
+      maxBytes: Math.max(maxBytesPerPartition, 10 * 1_048_576),
+      isolationLevel: READ_COMMITTED,
+      autocommit: false,
+    });
+    fetchPool = new library.ConnectionPool(base.clientId, base);
+    // A rebalance seen by the library's heartbeat: every batch in hand is stale from now on.
+    consumer.on('consumer:group:rebalance', () => {
+      generation++;
+      notify();
+    });
+    consumer.on('consumer:group:join', (payload: ConsumerGroupJoinPayload) => {
+      generation++;
+      assigned = (payload.assignments ?? []).flatMap((a: GroupAssignment) => a.partitions.map((partition) => ({ topic: a.topic, partition })));
+      positions.clear();
+      const assignment: Assignment = {};
+      for (const a of payload.assignments ?? []) assignment[a.topic] = [...a.partitions];
+      log?.info({ assignment, generationId: payload.generationId }, 'joined consumer group (platformatic)');
+      for (const listener of assignmentListeners) listener(assignment);
+      notify();
+    });
+    // The library emits 'error' when rejoining failed after its retries; unhandled, an
+    // EventEmitter 'error' would throw. Join again after a pause.
+    consumer.on('error', (err: unknown) => {
+      if (!running) return;
+      for (const listener of crashListeners) listener(toKafkaError(err, 'Kafka consumer group failed'), true);
+      setTimeout(() => {
+        if (running) consumer.joinGroup({}).catch((e: unknown) => consumer.emit('error', e));
+      }, 1_000).unref();
+    });
+  }
 
   async function readPositions(gen: number): Promise<void> {
     const byTopic = new Map<string, number[]>();
@@ -153,7 +160,7 @@ export function createPlatformaticConsumer(client: PlatformaticOptions, options:
     const committed = await consumer.listCommittedOffsets({ topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) });
     const committedOf = (topic: string, partition: number) => (outOfRange.has(key(topic, partition)) ? -1n : (committed.get(topic)?.[partition] ?? -1n));
     const missing = assigned.filter(({ topic, partition }) => committedOf(topic, partition) < 0n);
-    const reset = missing.length === 0 ? new Map<string, bigint[]>() : await consumer.listOffsets({ topics: [...new Set(missing.map((m) => m.topic))], timestamp: fromBeginning ? ListOffsetTimestamps.EARLIEST : ListOffsetTimestamps.LATEST });
+    const reset = missing.length === 0 ? new Map<string, bigint[]>() : await consumer.listOffsets({ topics: [...new Set(missing.map((m) => m.topic))], timestamp: fromBeginning ? EARLIEST : LATEST });
     if (gen !== generation) return;
     for (const { topic, partition } of assigned) {
       const k = key(topic, partition);
@@ -339,6 +346,7 @@ export function createPlatformaticConsumer(client: PlatformaticOptions, options:
 
   return {
     async connect() {
+      if (consumer === undefined) await create();
       try {
         await consumer.metadata({ topics: [] });
       } catch (err) {
@@ -382,6 +390,7 @@ export function createPlatformaticConsumer(client: PlatformaticOptions, options:
       crashListeners.push(listener);
     },
     async disconnect() {
+      if (consumer === undefined) return;
       running = false;
       queue.length = 0;
       notify();

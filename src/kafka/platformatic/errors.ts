@@ -10,9 +10,11 @@
  * ones — retrying gives the same answer: a record too large, a refused authorization, an
  * invalid request or configuration — and everything else from the library is transient.
  * Anything that is not the library's (a TypeError: our bug) is permanent.
+ *
+ * Codes as in the kafkajs adapter (kafkajs/errors.ts): KAFKA_UNAVAILABLE (transient),
+ * KAFKA_REFUSED (permanent, from Kafka or the library), INTERNAL (not the library's: a bug).
  */
-import { GenericError, MultipleErrors } from '@platformatic/kafka';
-import { AcmeSyncError, ERROR_CODES, PermanentError, TransientError, type Stage } from '../../errors/index.js';
+import { AcmeSyncError, ERROR_CODES, PermanentError, TransientError, isRetriable, type Stage } from '../../errors/index.js';
 
 const PERMANENT_PROTOCOL_ERRORS = new Set([
   'MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_TOPIC_EXCEPTION', 'INVALID_REQUIRED_ACKS', 'INVALID_RECORD', 'INVALID_TIMESTAMP',
@@ -26,16 +28,21 @@ const PERMANENT_LIBRARY_CODES = new Set(['PLT_KFK_USER', 'PLT_KFK_AUTHENTICATION
 
 /** Every leaf of an error chain (MultipleErrors nest: a ResponseError holds one ProtocolError per failed partition). */
 function leaves(err: unknown, out: unknown[] = []): unknown[] {
-  if (err instanceof AggregateError && (err as MultipleErrors).errors?.length) for (const e of err.errors) leaves(e, out);
+  if (err instanceof AggregateError && err.errors.length > 0) for (const e of err.errors) leaves(e, out);
   else out.push(err);
   return out;
 }
 
+/** The library's errors carry a `PLT_KFK_` code (errors.js GenericError, MultipleErrors); tested without loading it. */
+export function isLibraryError(err: unknown): err is Error & { code: string; apiId?: string } {
+  const code = (err as { code?: unknown } | null)?.code;
+  return err instanceof Error && typeof code === 'string' && code.startsWith('PLT_KFK_');
+}
+
 function isPermanentLeaf(err: unknown): boolean {
-  if (!(err instanceof Error) || !GenericError.isGenericError(err)) return true;
-  const e = err as GenericError & { apiId?: string };
-  if (e.apiId !== undefined) return PERMANENT_PROTOCOL_ERRORS.has(e.apiId);
-  return PERMANENT_LIBRARY_CODES.has(e.code);
+  if (!isLibraryError(err)) return !isRetriable(err);
+  if (err.apiId !== undefined) return PERMANENT_PROTOCOL_ERRORS.has(err.apiId);
+  return PERMANENT_LIBRARY_CODES.has(err.code);
 }
 
 /** The protocol error names in a chain (for logs and error context). */
@@ -56,9 +63,10 @@ export function isPermanentKafkaError(err: unknown): boolean {
 /** Our error for anything the library threw; ours pass through unchanged. */
 export function toKafkaError(err: unknown, what: string, stage?: Stage): AcmeSyncError {
   if (err instanceof AcmeSyncError) return err;
-  const names = protocolErrorNames(err).join(',');
-  const message = `${what}: ${(err as Error)?.message ?? String(err)}${names ? ` (${names})` : ''}`;
-  const options = { code: ERROR_CODES.KAFKA_UNAVAILABLE, cause: err, context: { kafka: names || null }, ...(stage ? { stage } : {}) };
-  if (!isPermanentKafkaError(err)) return new TransientError(message, options);
-  return new PermanentError(message, { ...options, code: err instanceof Error && GenericError.isGenericError(err) ? ERROR_CODES.KAFKA_UNAVAILABLE : ERROR_CODES.INTERNAL });
+  const names = protocolErrorNames(err);
+  const message = `${what}: ${(err as Error)?.message ?? String(err)}${names.length > 0 ? ` (${names.join(', ')})` : ''}`;
+  // kafkaType: the first protocol error, as the kafkajs adapter names its error's `type`.
+  const options = { cause: err, context: { kafkaType: names[0], kafka: names.join(',') || undefined }, ...(stage ? { stage } : {}) };
+  if (!isPermanentKafkaError(err)) return new TransientError(message, { ...options, code: ERROR_CODES.KAFKA_UNAVAILABLE });
+  return new PermanentError(message, { ...options, code: isLibraryError(err) || err instanceof AggregateError ? ERROR_CODES.KAFKA_REFUSED : ERROR_CODES.INTERNAL });
 }

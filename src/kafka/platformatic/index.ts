@@ -7,17 +7,15 @@
  * whole runner (`npm run bench -- --only consumers`, the variant "flow through the runner
  * (@platformatic/kafka)"). The adapter is real and tested (test/kafka/platformatic.test.ts
  * and the shared port contract) so that the comparison measures a client we could ship.
+ * It loads @platformatic/kafka only when used (library.ts): the production image lacks it.
  */
-import type { KafkaClient } from '../types.js';
+import type { KafkaClient, KafkaClientOptions } from '../types.js';
 import { createPlatformaticAdmin } from './admin.js';
 import { createPlatformaticConsumer } from './consumer.js';
-import type { PlatformaticOptions } from './options.js';
 import { createPlatformaticProducer } from './producer.js';
 import { readTopicWithPlatformatic } from './read-topic.js';
 
-export type { PlatformaticOptions } from './options.js';
-
-export function createPlatformaticClient(options: PlatformaticOptions): KafkaClient {
+export function createPlatformaticClient(options: KafkaClientOptions): KafkaClient {
   return {
     producer: () => createPlatformaticProducer(options),
     consumer: (consumerOptions) => createPlatformaticConsumer(options, consumerOptions),

@@ -15,60 +15,35 @@
  * partitioner uses `>>> 0` instead of the mask and routes some keys elsewhere). A record
  * without a key goes to partition 0 (the library's choice; we always send keys).
  */
-import { compatibilityPartitioner, Producer, ProduceAcks, type MessageToProduce } from '@platformatic/kafka';
+import type { MessageToProduce, Producer } from '@platformatic/kafka';
 import { ERROR_CODES, TransientError } from '../../errors/index.js';
-import type { Acknowledgement, KafkaProducer, TopicRecords } from '../types.js';
+import { chunkTopicRecords } from '../chunk.js';
+import type { Acknowledgement, KafkaClientOptions, KafkaProducer, OutgoingRecord, TopicRecords } from '../types.js';
 import { toKafkaError } from './errors.js';
-import { baseOptions, type PlatformaticOptions } from './options.js';
+import { loadLibrary, PRODUCE_ACKS_ALL } from './library.js';
+import { baseOptions } from './options.js';
 
-/** Records per produce request: the kafkajs adapter's request budget is bytes; the library splits nothing itself. */
-export const MAX_RECORDS_PER_REQUEST = 2_000;
-const MAX_BYTES_PER_REQUEST = 512 * 1024;
+type Message = MessageToProduce<Buffer, Buffer, Buffer, Buffer>;
 
-function toMessage(topic: string, record: TopicRecords['records'][number]): MessageToProduce<Buffer, Buffer, Buffer, Buffer> {
-  return {
-    topic,
-    key: record.key === null ? undefined : Buffer.from(record.key, 'utf8'),
-    value: record.value ?? undefined,
-    ...(record.headers ? { headers: new Map(Object.entries(record.headers).map(([k, v]) => [Buffer.from(k), Buffer.from(v)])) } : {}),
-    ...(record.timestamp !== undefined ? { timestamp: BigInt(record.timestamp) } : {}),
-  } as MessageToProduce<Buffer, Buffer, Buffer, Buffer>;
+export function toMessage(topic: string, record: OutgoingRecord): Message {
+  const message: Message = { topic };
+  // A Buffer key: the library's partitioners hash Buffers only (a string key goes to partition 0).
+  if (record.key !== null) message.key = Buffer.from(record.key, 'utf8');
+  if (record.value !== null) message.value = record.value;
+  if (record.headers) message.headers = new Map(Object.entries(record.headers).map(([k, v]) => [Buffer.from(k), Buffer.from(v)]));
+  if (record.timestamp !== undefined) message.timestamp = BigInt(record.timestamp);
+  return message;
 }
 
-function sizeOf(m: MessageToProduce<Buffer, Buffer, Buffer, Buffer>): number {
-  let headers = 0;
-  if (m.headers instanceof Map) for (const [k, v] of m.headers) headers += k.length + v.length;
-  return 64 + (m.key?.length ?? 0) + (m.value?.length ?? 0) + headers;
-}
-
-/** Requests of at most MAX_BYTES_PER_REQUEST / MAX_RECORDS_PER_REQUEST, in order (a broker refuses a batch over max.message.bytes). */
-export function chunkMessages<T extends MessageToProduce<Buffer, Buffer, Buffer, Buffer>>(messages: readonly T[]): T[][] {
-  const chunks: T[][] = [];
-  let current: T[] = [];
-  let bytes = 0;
-  for (const m of messages) {
-    const size = sizeOf(m);
-    if (current.length > 0 && (bytes + size > MAX_BYTES_PER_REQUEST || current.length >= MAX_RECORDS_PER_REQUEST)) {
-      chunks.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(m);
-    bytes += size;
-  }
-  if (current.length > 0) chunks.push(current);
-  return chunks;
-}
-
-export function createPlatformaticProducer(options: PlatformaticOptions): KafkaProducer {
+export function createPlatformaticProducer(options: KafkaClientOptions): KafkaProducer {
   let producer: Producer<Buffer, Buffer, Buffer, Buffer> | undefined;
   let connected = false;
   let tail: Promise<unknown> = Promise.resolve();
 
-  async function sendOne(p: Producer<Buffer, Buffer, Buffer, Buffer>, messages: MessageToProduce<Buffer, Buffer, Buffer, Buffer>[]): Promise<Acknowledgement[]> {
+  async function sendOne(p: Producer<Buffer, Buffer, Buffer, Buffer>, messages: Message[]): Promise<Acknowledgement[]> {
     let result;
     try {
-      result = await p.send({ messages, acks: ProduceAcks.ALL });
+      result = await p.send({ messages, acks: PRODUCE_ACKS_ALL });
     } catch (err) {
       throw toKafkaError(err, 'Kafka did not acknowledge the write', 'produce');
     }
@@ -80,20 +55,20 @@ export function createPlatformaticProducer(options: PlatformaticOptions): KafkaP
   async function send(topicRecords: readonly TopicRecords[]): Promise<Acknowledgement[]> {
     const p = producer;
     if (p === undefined || !connected) throw new TransientError('The Kafka producer is not connected', { code: ERROR_CODES.KAFKA_UNAVAILABLE, stage: 'produce' });
-    const messages = topicRecords.flatMap(({ topic, records }) => records.map((r) => toMessage(topic, r)));
-    if (messages.length === 0) return [];
     const acks: Acknowledgement[] = [];
-    for (const chunk of chunkMessages(messages)) acks.push(...(await sendOne(p, chunk)));
+    // Requests of at most MAX_REQUEST_BYTES, in order (a broker refuses a batch over max.message.bytes).
+    for (const chunk of chunkTopicRecords(topicRecords)) acks.push(...(await sendOne(p, chunk.flatMap(({ topic, records }) => records.map((r) => toMessage(topic, r))))));
     return acks;
   }
 
   return {
     async connect() {
       if (connected) return;
+      const { Producer, compatibilityPartitioner } = await loadLibrary();
       producer = new Producer<Buffer, Buffer, Buffer, Buffer>({
         ...baseOptions(options, 'producer'),
         idempotent: true,
-        acks: ProduceAcks.ALL,
+        acks: PRODUCE_ACKS_ALL,
         partitioner: compatibilityPartitioner,
         // Stale metadata (a leader moved): refresh and send the failed destination again.
         repeatOnStaleMetadata: true,

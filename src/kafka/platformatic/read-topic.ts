@@ -3,20 +3,21 @@
  * partition's leader, no consumer group at all (the kafkajs adapter needs a throw-away
  * group; the Fetch API does not). For tools (the DLQ). MEASUREMENT-ONLY (issue 14).
  */
-import { Consumer, ListOffsetTimestamps } from '@platformatic/kafka';
 import { ERROR_CODES, TransientError } from '../../errors/index.js';
-import type { ReadTopicOptions, TopicRecord } from '../types.js';
+import type { KafkaClientOptions, ReadTopicOptions, TopicRecord } from '../types.js';
 import { recordsOf } from './consumer.js';
 import { toKafkaError } from './errors.js';
-import { baseOptions, type PlatformaticOptions } from './options.js';
+import { EARLIEST, LATEST, loadLibrary } from './library.js';
+import { baseOptions } from './options.js';
 
-export async function readTopicWithPlatformatic(client: PlatformaticOptions, topic: string, options: ReadTopicOptions, onRecord: (record: TopicRecord) => void): Promise<void> {
+export async function readTopicWithPlatformatic(client: KafkaClientOptions, topic: string, options: ReadTopicOptions, onRecord: (record: TopicRecord) => void): Promise<void> {
+  const { Consumer } = await loadLibrary();
   const consumer = new Consumer<Buffer, Buffer, Buffer, Buffer>({ ...baseOptions(client, 'read-topic'), groupId: `${client.clientId}-read-topic` });
   const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
   try {
     const [low, high] = await Promise.all([
-      consumer.listOffsets({ topics: [topic], timestamp: ListOffsetTimestamps.EARLIEST }),
-      consumer.listOffsets({ topics: [topic], timestamp: ListOffsetTimestamps.LATEST }),
+      consumer.listOffsets({ topics: [topic], timestamp: EARLIEST }),
+      consumer.listOffsets({ topics: [topic], timestamp: LATEST }),
     ]);
     const all = (high.get(topic) ?? []).map((_, p) => p);
     const wanted = options.partitions ? all.filter((p) => options.partitions!.includes(p)) : all;
