@@ -60,7 +60,7 @@ async function measureFlow(stack: IsolatedStack, o: BenchOptions, flow: FlowName
   const drain = async (v: Variant, limit: number | undefined) => {
     if (v.kind === 'client') {
       const input = { topics: [topic], expected: limit ?? expected, mode: v.mode, codec: stack.codec, groupId: `${stack.id}.bench.${v.client}.${v.mode}.${++n}` };
-      const r: ClientDrain = v.client === 'kafkajs' ? await drainKafkajs(stack.kafka, input) : await drainPlatformatic(stack.config.KAFKA_BROKERS, input);
+      const r: ClientDrain = v.client === 'kafkajs' ? await drainKafkajs(stack.kafkajs, input) : await drainPlatformatic(stack.config.KAFKA_BROKERS, input);
       return { rate: r.eventsPerSec, cpu: r.cpuUsPerEvent, batch: NaN, written: NaN, skipped: NaN, dlq: NaN, lockWaitMs: NaN };
     }
     if (v.kind === 'runner') {

@@ -7,7 +7,7 @@
  * the DLQ (records, not only IDs) may move.
  */
 import { readDlq, replayDlq } from '../src/dlq/index.js';
-import { createProducer } from '../src/kafka/index.js';
+
 import type { Drill } from './support/drill.js';
 import { drainTimeout, runGeneratorDrill } from './support/generator-drill.js';
 import { compareWithTruth } from './support/truth.js';
@@ -22,7 +22,7 @@ export const webhookFaults: Drill = {
     faults: { duplicate: 0.2, reorder: 0.2, reorderMaxHoldMs: 300, badData: 0.01, badDataKinds: ['missing_starts_at', 'unknown_contact'] },
     expectedDlq: (truth) => new Set(truth.bad_records.filter((b) => b.kind === 'missing_starts_at' || b.kind === 'unknown_contact').map((b) => b.id)),
     async after({ stack, pipeline, run, truth, first, ctx, dlqIds }) {
-      const producer = createProducer(stack.kafka);
+      const producer = stack.kafka.producer();
       await producer.connect();
       const before = await dlqIds();
       const dlqSize = async () => (await readDlq(stack.kafka, stack.topics.dlq)).length;

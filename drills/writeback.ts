@@ -9,7 +9,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createSandbox } from '../sandbox/src/index.js';
-import { createProducer, recordKey } from '../src/kafka/index.js';
+import { recordKey } from '../src/kafka/index.js';
+import { createInputProducer } from '../test/helpers/isolated-stack.js';
 import { createSecretBox } from '../src/tenants/secret-box.js';
 import { createTenantRepository } from '../src/tenants/repository.js';
 import type { CalendarChange } from '../src/transforms/writeback.js';
@@ -47,7 +48,7 @@ export const writeback: Drill = {
       }
     }
     const consumers = await startConsumerProcesses(2, (port) => childEnv(stack, { CONSUMER_PORT: String(port), LOG_LEVEL: 'error' }), 'writeback');
-    const producer = createProducer(stack.kafka);
+    const producer = createInputProducer(stack);
     await producer.connect();
     let kills = 0;
     let outageNote = '';

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createProducer, recordKey } from '../src/kafka/index.js';
+import { recordKey } from '../src/kafka/index.js';
 import { upsertContacts } from '../src/consumers/sinks/contacts.js';
 import { toContactRow } from '../src/transforms/contact.js';
 import type { AcmeContactEvent } from '../src/transforms/types.js';
-import { createIsolatedStack, type IsolatedStack } from './helpers/isolated-stack.js';
+import { createInputProducer, createIsolatedStack, type IsolatedStack } from './helpers/isolated-stack.js';
 
 let stack: IsolatedStack;
 beforeAll(async () => {
@@ -41,7 +41,7 @@ describe('the chain from Avro on Kafka to PostgreSQL', () => {
       contactEvent({ acme_version: 2, phone: '+44 20 7946 9999' }),
       contactEvent({ acme_version: 1, phone: 'stale' }),
     ];
-    const producer = createProducer(stack.kafka);
+    const producer = createInputProducer(stack);
     await producer.connect();
     await producer.send({
       topic: stack.topics.contacts,
@@ -50,7 +50,7 @@ describe('the chain from Avro on Kafka to PostgreSQL', () => {
     });
     await producer.disconnect();
 
-    const consumer = stack.kafka.consumer({ groupId: `${stack.id}-chain` });
+    const consumer = stack.kafkajs.consumer({ groupId: `${stack.id}-chain` });
     await consumer.connect();
     await consumer.subscribe({ topic: stack.topics.contacts, fromBeginning: true });
     const decoded: AcmeContactEvent[] = [];

@@ -6,7 +6,8 @@
  */
 import type { Message } from 'kafkajs';
 import { upsertContacts } from '../../src/consumers/sinks/contacts.js';
-import { createProducer, type TopicKind } from '../../src/kafka/index.js';
+import type { TopicKind } from '../../src/kafka/index.js';
+import { createInputProducer } from '../../test/helpers/isolated-stack.js';
 import { createTenantRepository } from '../../src/tenants/repository.js';
 import { createSecretBox } from '../../src/tenants/secret-box.js';
 import type { Dataset } from './dataset.js';
@@ -38,7 +39,7 @@ export interface Produced {
 /** Encode and send a backlog to one input topic; returns the mean encoded size. */
 /** `perSend`: records per sendBatch — Kafka hands consumers whole producer batches, so it bounds how small a fetch can be. */
 export async function produceBacklog(stack: IsolatedStack, kind: TopicKind, events: readonly { key: string; value: unknown }[], perSend = CHUNK): Promise<Produced> {
-  const producer = createProducer(stack.kafka);
+  const producer = createInputProducer(stack);
   await producer.connect();
   const started = performance.now();
   let bytes = 0;

@@ -66,7 +66,7 @@ async function latestPerKey(stack: IsolatedStack, topic: string): Promise<Map<st
   const latest = new Map<string, Buffer | null>();
   if (remaining.size === 0) return latest;
   const groupId = `drill-outputs-${randomUUID()}`;
-  const consumer = stack.kafka.consumer({ groupId, allowAutoTopicCreation: false });
+  const consumer = stack.kafkajs.consumer({ groupId, allowAutoTopicCreation: false });
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });

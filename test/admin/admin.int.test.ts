@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import type { Producer } from 'kafkajs';
+import type { KafkaProducer } from '../../src/kafka/index.js';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { createAdminApp, type AdminDeps } from '../../src/admin/app.js';
 import { createAdminTokenStore } from '../../src/admin/tokens.js';
@@ -16,7 +16,7 @@ import { REDIRECT_URI, registerOAuthApp, sandboxOutbound, seedAccount, startSand
 let stack: IsolatedStack;
 let env: RunningSandbox;
 let tenants: TenantRepository;
-let producer: Producer;
+let producer: KafkaProducer;
 let publisher: EventPublisher;
 let backfills: BackfillRunner;
 let polling: FastifyInstance;

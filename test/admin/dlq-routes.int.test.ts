@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Producer } from 'kafkajs';
+import type { KafkaProducer } from '../../src/kafka/index.js';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { createAdminApp } from '../../src/admin/app.js';
 import { createAdminTokenStore } from '../../src/admin/tokens.js';
@@ -8,7 +8,7 @@ import { toDlqMessage } from '../../src/consumers/runtime/dlq.js';
 import { publishDlq } from '../../src/dlq/records.js';
 import type { InboundRecord } from '../../src/consumers/runtime/types.js';
 import { DecodeError, ValidationError } from '../../src/errors/index.js';
-import { createProducer } from '../../src/kafka/index.js';
+
 import { toOutboundEvent } from '../../src/transforms/acme-to-event.js';
 import type { TenantRepository } from '../../src/tenants/repository.js';
 import { createIsolatedStack, type IsolatedStack } from '../helpers/isolated-stack.js';
@@ -17,7 +17,7 @@ import { sandboxOutbound } from '../acme/sandbox-tenants.js';
 
 let stack: IsolatedStack;
 let tenants: TenantRepository;
-let producer: Producer;
+let producer: KafkaProducer;
 let app: FastifyInstance;
 let operator: string;
 let tokenA: string;
@@ -51,7 +51,7 @@ async function seedDlq(): Promise<void> {
 beforeAll(async () => {
   stack = await createIsolatedStack(inject('stack'));
   ({ tenants } = tenantsOf(stack.pool, stack.config));
-  producer = createProducer(stack.kafka);
+  producer = stack.kafka.producer();
   await producer.connect();
   app = createAdminApp({
     acmeOutbound: sandboxOutbound(),

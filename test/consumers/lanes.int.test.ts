@@ -9,9 +9,9 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import type { Producer } from 'kafkajs';
+import type { KafkaProducer } from '../../src/kafka/index.js';
 import { readLedger } from '../../src/consumers/runtime/index.js';
-import { createProducer } from '../../src/kafka/index.js';
+
 import { recordKey } from '../../src/kafka/topics.js';
 import { createLogger } from '../../src/logger.js';
 import { createConsumers } from '../../src/processes/consumers.js';
@@ -26,7 +26,7 @@ import { appointment } from './support/harness.js';
 
 let stack: IsolatedStack;
 let env: RunningSandbox;
-let producer: Producer;
+let producer: KafkaProducer;
 let publisher: EventPublisher;
 let consumers: FastifyInstance;
 const group = (flow: string) => `${stack.id}.${flow}`;
@@ -34,7 +34,7 @@ const group = (flow: string) => `${stack.id}.${flow}`;
 beforeAll(async () => {
   stack = await createIsolatedStack(inject('stack'));
   env = await startSandbox();
-  producer = createProducer(stack.kafka);
+  producer = stack.kafka.producer();
   await producer.connect();
   publisher = createLanePublisher({ producer, codec: stack.codec, topics: stack.topics, lingerMs: 0 });
   consumers = await createConsumers({

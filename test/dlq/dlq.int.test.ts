@@ -5,14 +5,14 @@ import { toDlqMessage } from '../../src/consumers/runtime/dlq.js';
 import type { InboundRecord } from '../../src/consumers/runtime/types.js';
 import { REPLAY_HEADERS, describeDlqRecord, readDlq, replayDlq } from '../../src/dlq/index.js';
 import { queryDlq, reindexDlq } from '../../src/dlq/records.js';
-import { createProducer } from '../../src/kafka/index.js';
+
 import { toOutboundEvent } from '../../src/transforms/acme-to-event.js';
 import { createIsolatedStack, type IsolatedStack } from '../helpers/isolated-stack.js';
 
 let stack: IsolatedStack;
 beforeAll(async () => {
   stack = await createIsolatedStack(inject('stack'));
-  const producer = createProducer(stack.kafka);
+  const producer = stack.kafka.producer();
   await producer.connect();
   const meta = { groupId: 'g-calendar', clientId: 'c-1', attempts: 1, now: Date.parse('2026-11-25T12:00:00Z') };
   const appointment = toOutboundEvent(
@@ -25,15 +25,14 @@ beforeAll(async () => {
     topic: stack.topics.appointments, kind: 'appointments', partition: 0, offset: '7', key: appointment.key, value: appointment.value,
     schemaId: stack.schemaIds.appointments!, headers: { 'correlation-id': 'corr-9' }, timestamp: Date.now(), raw: avro, ...over,
   });
-  await producer.send({
+  await producer.send([{
     topic: stack.topics.dlq,
-    acks: -1,
-    messages: [
+    records: [
       toDlqMessage({ record: record({}), error: new ValidationError('appointment has no start', { stage: 'validate' }) }, meta),
       toDlqMessage({ record: record({ offset: '8', key: 'tenant-b:act_1', value: null, raw: Buffer.from('not avro'), topic: stack.topics.activities, kind: 'activities', schemaId: -1 }), error: new DecodeError('Not a Confluent-framed Avro record') }, meta),
       toDlqMessage({ record: record({ offset: '9', headers: { [REPLAY_HEADERS.count]: '3' } }), error: new ValidationError('appointment has no start', { stage: 'validate' }) }, meta),
     ],
-  });
+  }]);
   await producer.disconnect();
 });
 afterAll(async () => stack?.close());
@@ -81,7 +80,7 @@ describe('replaying the DLQ', () => {
   const sourceCount = async () => (await stack.admin.fetchTopicOffsets(stack.topics.appointments)).reduce((n, p) => n + Number(p.high), 0);
 
   it('sends nothing in a dry run, then replays to the source topic once, stopping at the replay limit', async () => {
-    const producer = createProducer(stack.kafka);
+    const producer = stack.kafka.producer();
     await producer.connect();
     const options = { producer, pool: stack.pool, dlqTopic: stack.topics.dlq, allowedTopics: new Set([stack.topics.appointments]), maxReplays: 3 };
     const records = await readDlq(stack.kafka, stack.topics.dlq);
@@ -102,7 +101,7 @@ describe('replaying the DLQ', () => {
   });
 
   it('replays the original key and bytes without the error headers, with the replay count', async () => {
-    const consumer = stack.kafka.consumer({ groupId: `${stack.id}-replayed` });
+    const consumer = stack.kafkajs.consumer({ groupId: `${stack.id}-replayed` });
     await consumer.connect();
     await consumer.subscribe({ topic: stack.topics.appointments, fromBeginning: true });
     const seen = await new Promise<{ key: string; headers: Record<string, string>; value: Buffer }>((resolve, reject) => {
@@ -123,7 +122,7 @@ describe('replaying the DLQ', () => {
   });
 
   it('paces replays at the requested rate', async () => {
-    const producer = createProducer(stack.kafka);
+    const producer = stack.kafka.producer();
     await producer.connect();
     const waits: number[] = [];
     const original = (await readDlq(stack.kafka, stack.topics.dlq)).find((r) => r.error.sourceOffset === '7')!;

@@ -18,11 +18,11 @@ import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import type { Appointment } from '../../sandbox/src/index.js';
 import { acmeClientsFor } from '../../src/acme/client.js';
 import { createTenantDirectory, readLedger, type ConsumerRunner } from '../../src/consumers/runtime/index.js';
-import { createProducer } from '../../src/kafka/index.js';
+
 import { createMetricsRegistry } from '../../src/metrics/index.js';
 import type { ConflictPolicy } from '../../src/tenants/types.js';
 import type { CalendarChange } from '../../src/transforms/writeback.js';
-import { createIsolatedStack, type IsolatedStack } from '../helpers/isolated-stack.js';
+import { createInputProducer, createIsolatedStack, type IsolatedStack } from '../helpers/isolated-stack.js';
 import { sandboxOutbound } from '../acme/sandbox-tenants.js';
 import { readTopic, silent } from '../consumers/support/harness.js';
 import { change, produceChanges, writebackRunner } from '../consumers/writeback/support.js';
@@ -91,7 +91,7 @@ beforeAll(async () => {
   });
   // Acme's API: some writes are applied but their answers lost, some requests fail with 5xx.
   pipeline.sandbox.faults.set({ lostAnswer: 0.15, outage5xx: 0.05 });
-  pipelineProducer = createProducer(stack.kafka);
+  pipelineProducer = createInputProducer(stack);
   await pipelineProducer.connect();
 
   for (const policy of POLICIES) {

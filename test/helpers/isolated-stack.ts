@@ -5,18 +5,23 @@
  */
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
-import type { Admin, Kafka } from 'kafkajs';
+import { Partitioners, type Admin, type Kafka, type Producer } from 'kafkajs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { createPool, migrate } from '../../src/db/index.js';
-import { createKafka, ensureTopics, kafkaOptionsFrom, TOPIC_KINDS, type TopicNames } from '../../src/kafka/index.js';
+import { ensureTopics, kafkaOptionsFrom, TOPIC_KINDS, type KafkaClient, type TopicNames } from '../../src/kafka/index.js';
+import { createKafkajs, createKafkajsClient } from '../../src/kafka/kafkajs/index.js';
 import { createAvroCodec, createRegistry, registerSchemas, type AvroCodec, type SchemaIds } from '../../src/registry/index.js';
 import type { StackEnv } from './stack-env.js';
 
 export interface IsolatedStack {
   id: string;
   config: Config;
-  kafka: Kafka;
+  /** Our Kafka port (the kafkajs adapter): what the code under test is given. */
+  kafka: KafkaClient;
+  /** The same cluster through kafkajs itself, for inspecting Kafka from the outside. */
+  kafkajs: Kafka;
+  /** kafkajs admin (connected), for inspecting and cleaning up. */
   admin: Admin;
   topics: TopicNames;
   registry: SchemaRegistry;
@@ -24,6 +29,15 @@ export interface IsolatedStack {
   codec: AvroCodec;
   pool: pg.Pool;
   close(): Promise<void>;
+}
+
+/**
+ * A kafkajs producer for feeding a test's inputs from the outside (tests that pick a
+ * partition or send raw batches): idempotent, murmur2 like the port's producer. Code
+ * under test is given `stack.kafka.producer()` instead.
+ */
+export function createInputProducer(stack: Pick<IsolatedStack, 'kafkajs'>): Producer {
+  return stack.kafkajs.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
 }
 
 export const TEST_MASTER_KEY = `test:${Buffer.alloc(32, 7).toString('base64')}`;
@@ -55,16 +69,20 @@ export async function createIsolatedStack(env: StackEnv, extra: Record<string, s
   const config = isolatedConfig(env, id, extra);
   await migrate({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA });
   const pool = createPool({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, poolMax: config.DATABASE_POOL_MAX });
-  const kafka = createKafka(kafkaOptionsFrom(config));
-  const admin = kafka.admin();
+  const kafkajs = createKafkajs(kafkaOptionsFrom(config));
+  const kafka = createKafkajsClient({ kafka: kafkajs });
+  const admin = kafkajs.admin();
   await admin.connect();
-  const topics = await ensureTopics(admin, { prefix: config.KAFKA_TOPIC_PREFIX, partitions: config.KAFKA_PARTITIONS, replicationFactor: config.KAFKA_REPLICATION_FACTOR });
+  const portAdmin = kafka.admin();
+  await portAdmin.connect();
+  const topics = await ensureTopics(portAdmin, { prefix: config.KAFKA_TOPIC_PREFIX, partitions: config.KAFKA_PARTITIONS, replicationFactor: config.KAFKA_REPLICATION_FACTOR }).finally(() => portAdmin.disconnect());
   const registry = createRegistry(config.SCHEMA_REGISTRY_URL);
   const schemaIds = await registerSchemas(registry, { url: config.SCHEMA_REGISTRY_URL, compatibility: config.SCHEMA_COMPATIBILITY, topics });
   return {
     id,
     config,
     kafka,
+    kafkajs,
     admin,
     topics,
     registry,

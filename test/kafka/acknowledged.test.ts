@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Message } from 'kafkajs';
 import { ERROR_CODES, isRetriable } from '../../src/errors/index.js';
-import { unacknowledgedPartitions, verifyAcknowledged } from '../../src/kafka/index.js';
+import { unacknowledgedPartitions, verifyAcknowledged } from '../../src/kafka/kafkajs/producer.js';
 
 // Regression: the broker-failures drill (issue 14) found a key's latest output missing from its
 // topic after a leader was killed: kafkajs resolved the relay's send without writing one
@@ -34,7 +34,7 @@ describe('a send is done only when Kafka acknowledged every partition its record
   it('names exactly the partitions holding a record that no acknowledgement covers, whatever the acks and routes', () => {
     fc.assert(
       fc.property(sends, ({ topicMessages, acks, routes }) => {
-        const missing = unacknowledgedPartitions(topicMessages, acks, (m) => routes.get(m));
+        const missing = unacknowledgedPartitions(topicMessages, acks, (m: Message) => routes.get(m));
         // The oracle, record by record: unrouted, or no ack with its topic and partition.
         const expected = new Set<string>();
         for (const { topic, messages } of topicMessages)
@@ -53,10 +53,10 @@ describe('a send is done only when Kafka acknowledged every partition its record
   it('throws a retriable KAFKA_UNAVAILABLE at the produce stage when anything is unacknowledged, and nothing otherwise', () => {
     fc.assert(
       fc.property(sends, ({ topicMessages, acks, routes }) => {
-        const missing = unacknowledgedPartitions(topicMessages, acks, (m) => routes.get(m));
+        const missing = unacknowledgedPartitions(topicMessages, acks, (m: Message) => routes.get(m));
         let thrown: unknown;
         try {
-          verifyAcknowledged(topicMessages, acks, (m) => routes.get(m));
+          verifyAcknowledged(topicMessages, acks, (m: Message) => routes.get(m));
         } catch (err) {
           thrown = err;
         }
@@ -75,7 +75,7 @@ describe('a send is done only when Kafka acknowledged every partition its record
     const m1: Message = { key: 'x', value: null };
     const m2: Message = { key: 'y', value: null };
     const routes = new Map([[m1, 0], [m2, 2]]);
-    expect(unacknowledgedPartitions([{ topic: 't', messages: [m1, m2] }], [{ topicName: 't', partition: 0 }, { topicName: 't', partition: 2 }], (m) => routes.get(m))).toEqual([]);
-    expect(unacknowledgedPartitions([{ topic: 't', messages: [m1, m2] }], [{ topicName: 't', partition: 0 }], (m) => routes.get(m))).toEqual(['t:2']);
+    expect(unacknowledgedPartitions([{ topic: 't', messages: [m1, m2] }], [{ topicName: 't', partition: 0 }, { topicName: 't', partition: 2 }], (m: Message) => routes.get(m))).toEqual([]);
+    expect(unacknowledgedPartitions([{ topic: 't', messages: [m1, m2] }], [{ topicName: 't', partition: 0 }], (m: Message) => routes.get(m))).toEqual(['t:2']);
   });
 });

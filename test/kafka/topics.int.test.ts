@@ -22,7 +22,9 @@ describe('topics created at start-up', () => {
   });
 
   it('are left alone when they already exist (start-up is idempotent)', async () => {
-    const again = await ensureTopics(stack.admin, { prefix: stack.config.KAFKA_TOPIC_PREFIX, partitions: 5, replicationFactor: 1 });
+    const admin = stack.kafka.admin();
+    await admin.connect();
+    const again = await ensureTopics(admin, { prefix: stack.config.KAFKA_TOPIC_PREFIX, partitions: 5, replicationFactor: 1 }).finally(() => admin.disconnect());
     expect(again).toEqual(stack.topics);
     const metadata = await stack.admin.fetchTopicMetadata({ topics: [stack.topics.appointments] });
     expect(metadata.topics[0]?.partitions).toHaveLength(3);

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { TOPIC_KINDS, TOPIC_SPECS, recordKey, topicConfig, topicNames, touchPointKey, valueSubject } from '../../src/kafka/topics.js';
-import { chunkTopicMessages } from '../../src/kafka/index.js';
+import { chunkTopicRecords } from '../../src/kafka/index.js';
 
 describe('the topic catalogue', () => {
   it('prefixes every topic so environments and test files never share one', () => {
@@ -36,24 +36,24 @@ describe('the topic catalogue', () => {
   });
 });
 
-describe('chunkTopicMessages', () => {
+describe('chunkTopicRecords', () => {
   const msg = (bytes: number) => ({ key: 'k', value: Buffer.alloc(bytes) });
 
   it('splits a large write into requests under the byte limit, keeping every record in order', () => {
-    const input = [{ topic: 'a', messages: Array.from({ length: 10 }, () => msg(300)) }, { topic: 'b', messages: Array.from({ length: 10 }, () => msg(300)) }];
-    const chunks = chunkTopicMessages(input, 1_000);
+    const input = [{ topic: 'a', records: Array.from({ length: 10 }, () => msg(300)) }, { topic: 'b', records: Array.from({ length: 10 }, () => msg(300)) }];
+    const chunks = chunkTopicRecords(input, 1_000);
     expect(chunks.length).toBeGreaterThan(5);
-    const flattened = chunks.flatMap((c) => c.flatMap((t) => t.messages.map(() => t.topic)));
+    const flattened = chunks.flatMap((c) => c.flatMap((t) => t.records.map(() => t.topic)));
     expect(flattened).toEqual([...Array(10).fill('a'), ...Array(10).fill('b')]);
     for (const chunk of chunks) {
-      const bytes = chunk.flatMap((t) => t.messages).reduce((n, m) => n + (m.value as Buffer).length, 0);
+      const bytes = chunk.flatMap((t) => t.records).reduce((n, m) => n + (m.value as Buffer).length, 0);
       expect(bytes).toBeLessThanOrEqual(1_000);
     }
   });
 
   it('keeps a small write in one request and sends an oversized record alone', () => {
-    expect(chunkTopicMessages([{ topic: 'a', messages: [msg(10), msg(10)] }])).toHaveLength(1);
-    const chunks = chunkTopicMessages([{ topic: 'a', messages: [msg(10), msg(5_000), msg(10)] }], 1_000);
-    expect(chunks.map((c) => c[0]!.messages.length)).toEqual([1, 1, 1]);
+    expect(chunkTopicRecords([{ topic: 'a', records: [msg(10), msg(10)] }])).toHaveLength(1);
+    const chunks = chunkTopicRecords([{ topic: 'a', records: [msg(10), msg(5_000), msg(10)] }], 1_000);
+    expect(chunks.map((c) => c[0]!.records.length)).toEqual([1, 1, 1]);
   });
 });

@@ -27,11 +27,11 @@ import { acmeClientsFor } from '../../src/acme/client.js';
 import type { ConsumerRunner } from '../../src/consumers/runtime/index.js';
 import { createMetricsRegistry, type Registry } from '../../src/metrics/index.js';
 import { createConsumers } from '../../src/processes/consumers.js';
-import { createProducer } from '../../src/kafka/index.js';
+
 import { change, produceChanges } from '../consumers/writeback/support.js';
 import { startSandbox, seedAccount, type RunningSandbox } from '../acme/sandbox-tenants.js';
 import { silent } from '../consumers/support/harness.js';
-import { createIsolatedStack, type IsolatedStack } from '../helpers/isolated-stack.js';
+import { createInputProducer, createIsolatedStack, type IsolatedStack } from '../helpers/isolated-stack.js';
 import { eventId, metricValue, sign, startEdge, webhookEvent, type TestEdge } from '../producers/webhooks/harness.js';
 import { ALERTS_FILE, ROOT, dashboardQueries, readAlertRules, underlyingExpression, withGrafanaVariables } from './promql.js';
 import { sandboxOutbound } from '../acme/sandbox-tenants.js';
@@ -165,7 +165,7 @@ async function deliver(type: string, object: object, secrets = [secret]): Promis
 
 /** Calendar changes for write-back (issue 15): consumed records too, not webhooks. */
 async function writeBack(title: string, calendarVersion: number): Promise<void> {
-  const producer = createProducer(stack.kafka);
+  const producer = createInputProducer(stack);
   await producer.connect();
   try {
     await produceChanges(stack, producer, [change({ tenant_id: tenantId, acme_id: seeded.appointments[0]!.id, calendar_version: calendarVersion, changed_fields: ['TITLE'], title })]);

@@ -2,6 +2,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { createIsolatedStack, type IsolatedStack } from '../helpers/isolated-stack.js';
+import { createKafkajsClient } from '../../src/kafka/kafkajs/index.js';
 import { addTenant, contactObject, eventId, secretsOf, sign, sizes, startEdge, tenantId, webhookEvent, type TestEdge } from './webhooks/harness.js';
 
 let stack: IsolatedStack;
@@ -42,7 +43,7 @@ describe('the edge server', () => {
   it('starts without Kafka, reports it on /readyz and answers webhooks 503 with Retry-After, publishing nothing', async () => {
     // A client whose only broker address refuses connections.
     const deadKafka = new Kafka({ brokers: ['127.0.0.1:1'], logLevel: logLevel.NOTHING, retry: { retries: 1, initialRetryTime: 50, maxRetryTime: 100 }, connectionTimeout: 200 });
-    const offline = await startEdge(stack, { kafka: deadKafka, readinessTimeoutMs: 1_000 });
+    const offline = await startEdge(stack, { kafka: createKafkajsClient({ kafka: deadKafka }), readinessTimeoutMs: 1_000 });
     try {
       const ready = await offline.app.inject('/readyz');
       expect(ready.statusCode).toBe(503);

@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Kafka, logLevel } from 'kafkajs';
 import { ERROR_CODES } from '../../src/errors/index.js';
-import { createProducer } from '../../src/kafka/index.js';
+
 import { createEventPublisher } from '../../src/producers/publisher.js';
 import { toOutboundEvent, type OutboundEvent } from '../../src/transforms/acme-to-event.js';
 import { createIsolatedStack, type IsolatedStack } from '../helpers/isolated-stack.js';
+import { createKafkajsClient } from '../../src/kafka/kafkajs/index.js';
 
 let stack: IsolatedStack;
 beforeAll(async () => {
@@ -28,7 +29,7 @@ async function countOnTopic(topic: string): Promise<number> {
 
 describe('the batching publisher', () => {
   it('gathers concurrent callers into few Kafka batches and resolves each after the write is acknowledged', async () => {
-    const producer = createProducer(stack.kafka);
+    const producer = stack.kafka.producer();
     await producer.connect();
     const batches: number[] = [];
     const publisher = createEventPublisher({
@@ -47,7 +48,7 @@ describe('the batching publisher', () => {
   });
 
   it('fails only the caller whose record does not fit the schema', async () => {
-    const producer = createProducer(stack.kafka);
+    const producer = stack.kafka.producer();
     await producer.connect();
     const publisher = createEventPublisher({ producer, codec: stack.codec, topics: stack.topics, lingerMs: 20 });
     const bad = { ...contact(1), value: { ...contact(1).value, acme_version: 'three' } } as unknown as OutboundEvent;
@@ -61,7 +62,7 @@ describe('the batching publisher', () => {
   it('rejects every waiting caller with a transient KAFKA_UNAVAILABLE when Kafka does not acknowledge in time', async () => {
     // A client whose broker address refuses connections: the send can never be acknowledged.
     const deadKafka = new Kafka({ brokers: ['127.0.0.1:1'], logLevel: logLevel.NOTHING, retry: { retries: 1, initialRetryTime: 50 }, connectionTimeout: 200 });
-    const producer = createProducer(deadKafka);
+    const producer = createKafkajsClient({ kafka: deadKafka }).producer();
     const publisher = createEventPublisher({ producer, codec: stack.codec, topics: stack.topics, lingerMs: 5, ackTimeoutMs: 1_500 });
     const results = await Promise.allSettled([publisher.publish([contact(4)]), publisher.publish([contact(5)])]);
     for (const r of results) {
@@ -72,7 +73,7 @@ describe('the batching publisher', () => {
   });
 
   it('refuses new events once closed, as retriable', async () => {
-    const producer = createProducer(stack.kafka);
+    const producer = stack.kafka.producer();
     const publisher = createEventPublisher({ producer, codec: stack.codec, topics: stack.topics, lingerMs: 5 });
     await publisher.close();
     await expect(publisher.publish([contact(6)])).rejects.toMatchObject({ code: ERROR_CODES.KAFKA_UNAVAILABLE });

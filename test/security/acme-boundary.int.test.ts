@@ -16,7 +16,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Producer } from 'kafkajs';
+import type { KafkaProducer } from '../../src/kafka/index.js';
 import pg from 'pg';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { createSecret } from '../../sandbox/src/webhooks/signing.js';
@@ -26,7 +26,7 @@ import { createAdminTokenStore } from '../../src/admin/tokens.js';
 import { acmeClientsFor, type AcmeClient } from '../../src/acme/client.js';
 import { ACME_PUBLIC_TEXT, acmeOutboundOf, createAcmeOutbound, type AcmeOutbound } from '../../src/acme/outbound.js';
 import { ERROR_CODES } from '../../src/errors/index.js';
-import { createProducer } from '../../src/kafka/index.js';
+
 import { createBackfillRunner, type BackfillRunner } from '../../src/producers/poller/backfill.js';
 import { createEventPublisher, type EventPublisher } from '../../src/producers/publisher.js';
 import type { TenantRepository } from '../../src/tenants/repository.js';
@@ -48,7 +48,7 @@ let hostile: TestServer;
 let redirector: TestServer;
 let recorder: TestServer;
 let deadPort: number;
-let producer: Producer;
+let producer: KafkaProducer;
 let publisher: EventPublisher;
 /** The outbound client every process builds from this file's configuration. */
 let configured: AcmeOutbound;
@@ -88,7 +88,7 @@ beforeAll(async () => {
   ({ tenants } = tenantsOf(stack.pool, stack.config));
   oauthApp = registerOAuthApp(env);
   configured = acmeOutboundOf(stack.config);
-  producer = createProducer(stack.kafka);
+  producer = stack.kafka.producer();
   await producer.connect();
   publisher = createEventPublisher({ producer, codec: stack.codec, topics: stack.topics, lingerMs: 5 });
 });

@@ -11,12 +11,12 @@ import { pino } from 'pino';
 import { acmeClientsFor } from '../../../src/acme/client.js';
 import { createCalendarFlow } from '../../../src/consumers/calendar/index.js';
 import { createConsumerRunner, createTenantDirectory, type ConsumerRunner, type Flow, type FlowContext, type RunnerOptions } from '../../../src/consumers/runtime/index.js';
-import { createProducer, recordKey } from '../../../src/kafka/index.js';
+import { recordKey, type KafkaProducer } from '../../../src/kafka/index.js';
 import { createMetricsRegistry } from '../../../src/metrics/index.js';
 import type { TenantRepository } from '../../../src/tenants/repository.js';
 import type { AcmeAppointmentEvent, AcmeContactEvent } from '../../../src/transforms/types.js';
 import { startSandbox, tenantsOf, type RunningSandbox } from '../../acme/sandbox-tenants.js';
-import { createIsolatedStack, type IsolatedStack } from '../../helpers/isolated-stack.js';
+import { createInputProducer, createIsolatedStack, type IsolatedStack } from '../../helpers/isolated-stack.js';
 import { sandboxOutbound } from '../../acme/sandbox-tenants.js';
 
 export const silent = pino({ level: 'silent' });
@@ -43,7 +43,10 @@ export interface Harness {
   stack: IsolatedStack;
   acme: RunningSandbox;
   tenants: TenantRepository;
+  /** kafkajs, for feeding inputs from the outside (a chosen partition, raw batches). */
   producer: Producer;
+  /** The port's producer (connected), for code under test that takes one. */
+  kafkaProducer: KafkaProducer;
   produce(events: readonly InputEvent[]): Promise<void>;
   runner(options?: Partial<RunnerOptions> & { pool?: pg.Pool }): ConsumerRunner;
   context(pool?: pg.Pool): FlowContext;
@@ -54,8 +57,10 @@ export interface Harness {
 export async function createHarness(stack: IsolatedStack): Promise<Harness> {
   const acme = await startSandbox();
   const { tenants } = tenantsOf(stack.pool, stack.config);
-  const producer = createProducer(stack.kafka);
+  const producer = createInputProducer(stack);
   await producer.connect();
+  const kafkaProducer = stack.kafka.producer();
+  await kafkaProducer.connect();
   const runners: ConsumerRunner[] = [];
   const context = (pool: pg.Pool = stack.pool): FlowContext => {
     const { tenants: repo } = tenantsOf(pool, stack.config);
@@ -63,7 +68,7 @@ export async function createHarness(stack: IsolatedStack): Promise<Harness> {
     return { now: Date.now, tenants: createTenantDirectory({ repository: repo, acme: clients, ttlMs: 1_000 }), acme: clients, logger: silent };
   };
   return {
-    stack, acme, tenants, producer,
+    stack, acme, tenants, producer, kafkaProducer,
     async produce(events) {
       const messages = await Promise.all(
         events.map(async (e) =>
@@ -94,6 +99,7 @@ export async function createHarness(stack: IsolatedStack): Promise<Harness> {
     async close() {
       await Promise.all(runners.map((r) => r.stop().catch(() => undefined)));
       await producer.disconnect();
+      await kafkaProducer.disconnect();
       await acme.sandbox.close();
     },
   };
@@ -140,7 +146,7 @@ export async function readTopic(stack: IsolatedStack, topic: string): Promise<To
   const offsets = await stack.admin.fetchTopicOffsets(topic);
   const wanted = offsets.filter((o) => BigInt(o.high) > BigInt(o.low));
   if (wanted.length === 0) return [];
-  const consumer = stack.kafka.consumer({ groupId: `${stack.id}-reader-${randomUUID()}` });
+  const consumer = stack.kafkajs.consumer({ groupId: `${stack.id}-reader-${randomUUID()}` });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   const out: TopicRecord[] = [];

@@ -14,7 +14,7 @@ import { createSandbox, type Sandbox, type Truth } from '../../../sandbox/src/in
 import { createConsumerRunner, createTenantDirectory, DLQ_HEADERS, isBalanced, readLedger, type ConsumerRunner, type FlowContext } from '../../../src/consumers/runtime/index.js';
 import { acmeClientsFor } from '../../../src/acme/client.js';
 import { createTouchpointFlow } from '../../../src/consumers/touchpoints/index.js';
-import { createProducer, recordKey } from '../../../src/kafka/index.js';
+import { recordKey } from '../../../src/kafka/index.js';
 import { createMetricsRegistry } from '../../../src/metrics/index.js';
 import { createTenantRepository, type TenantRepository } from '../../../src/tenants/repository.js';
 import { createSecretBox } from '../../../src/tenants/secret-box.js';
@@ -22,7 +22,7 @@ import { toOutboundEvent } from '../../../src/transforms/acme-to-event.js';
 import { dayFromNumber } from '../../../src/transforms/touchpoints.js';
 import type { AcmeActivityEvent } from '../../../src/transforms/types.js';
 import type { AcmeActivity } from '../../../src/acme/types.js';
-import { createIsolatedStack, type IsolatedStack } from '../../helpers/isolated-stack.js';
+import { createInputProducer, createIsolatedStack, type IsolatedStack } from '../../helpers/isolated-stack.js';
 import { sandboxOutbound } from '../../acme/sandbox-tenants.js';
 
 let stack: IsolatedStack;
@@ -46,7 +46,7 @@ beforeAll(async () => {
     await repository.create({ id: account.account_id, name: account.name, acmeBaseUrl: acmeUrl, authKind: 'api_key', secrets: { apiKey }, settings: { defaultTimeZone: 'UTC' } });
     await repository.upsertAcmeUsers(account.users.map((u) => ({ tenantId: account.account_id, acmeUserId: u.id, email: u.email, name: u.name, timeZone: u.time_zone })));
   }
-  producer = createProducer(stack.kafka);
+  producer = createInputProducer(stack);
   await producer.connect();
 });
 afterAll(async () => {
@@ -110,7 +110,7 @@ async function tableCounts(): Promise<Record<string, number>> {
 async function outputTable(): Promise<{ messages: number; latest: Record<string, { count: number; day: number; user_id: string | null }> }> {
   const ends = await stack.admin.fetchTopicOffsets(stack.topics.touchpoints);
   const expected = ends.reduce((sum, p) => sum + Number(p.high), 0);
-  const consumer = stack.kafka.consumer({ groupId: `${stack.id}-out-${randomUUID()}` });
+  const consumer = stack.kafkajs.consumer({ groupId: `${stack.id}-out-${randomUUID()}` });
   const latest: Record<string, { count: number; day: number; user_id: string | null }> = {};
   let messages = 0;
   await consumer.connect();
@@ -195,7 +195,7 @@ describe('the touch-point flow through Kafka with the consumer runner', () => {
 async function readAll(topic: string): Promise<Record<string, string>[]> {
   const ends = await stack.admin.fetchTopicOffsets(topic);
   const expected = ends.reduce((sum, p) => sum + Number(p.high), 0);
-  const consumer = stack.kafka.consumer({ groupId: `${stack.id}-read-${randomUUID()}` });
+  const consumer = stack.kafkajs.consumer({ groupId: `${stack.id}-read-${randomUUID()}` });
   const out: Record<string, string>[] = [];
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });

@@ -109,7 +109,7 @@ describe('the write-back flow', () => {
     // The customer grants write access again; the DLQ'd change is replayed and applied.
     await h.tenants.updateSecrets(t.tenantId, (s) => ({ ...s, apiKey: t.apiKey }));
     const forbidden = (await readDlq(h.stack.kafka, h.stack.topics.dlq, { tenantId: t.tenantId, code: 'ACME_WRITE_FORBIDDEN' }));
-    const report = await replayDlq(forbidden, { producer: h.producer, pool: h.stack.pool, dlqTopic: h.stack.topics.dlq, allowedTopics: new Set([h.stack.topics.calendar_changes]) });
+    const report = await replayDlq(forbidden, { producer: h.kafkaProducer, pool: h.stack.pool, dlqTopic: h.stack.topics.dlq, allowedTopics: new Set([h.stack.topics.calendar_changes]) });
     expect(report.byOutcome.replayed).toBe(1);
     // The same consumer group: only the replayed record is new to it.
     const again = startRunner(runner.groupId).runner;

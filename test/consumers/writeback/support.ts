@@ -1,11 +1,11 @@
 /** Builders and readers for the write-back flow's tests (issue 15). */
 import { randomUUID } from 'node:crypto';
-import type { Kafka, Producer } from 'kafkajs';
+import type { Producer } from 'kafkajs';
 import type pg from 'pg';
 import { acmeClientsFor } from '../../../src/acme/client.js';
 import { createConsumerRunner, type ConsumerRunner, type FlowContext } from '../../../src/consumers/runtime/index.js';
 import { createWritebackFlow, createWritebackMetrics } from '../../../src/consumers/writeback/index.js';
-import { recordKey } from '../../../src/kafka/index.js';
+import { recordKey, type KafkaClient } from '../../../src/kafka/index.js';
 import type { Registry } from '../../../src/metrics/index.js';
 import type { TenantRepository } from '../../../src/tenants/repository.js';
 import type { CalendarChange } from '../../../src/transforms/writeback.js';
@@ -27,7 +27,7 @@ export async function produceChanges(stack: IsolatedStack, producer: Producer, c
   }
 }
 
-export function writebackRunner(o: { stack: IsolatedStack; kafka?: Kafka; pool?: pg.Pool; tenants: TenantRepository; context: FlowContext; metrics: Registry; groupId?: string }): ConsumerRunner {
+export function writebackRunner(o: { stack: IsolatedStack; kafka?: KafkaClient; pool?: pg.Pool; tenants: TenantRepository; context: FlowContext; metrics: Registry; groupId?: string }): ConsumerRunner {
   const pool = o.pool ?? o.stack.pool;
   const writebackMetrics = createWritebackMetrics(o.metrics);
   const writer = acmeClientsFor({

@@ -19,7 +19,7 @@ export interface Collector {
 }
 
 export async function startCollector(stack: IsolatedStack): Promise<Collector> {
-  const consumer: Consumer = stack.kafka.consumer({ groupId: `${stack.id}-collector`, maxWaitTimeInMs: 100 });
+  const consumer: Consumer = stack.kafkajs.consumer({ groupId: `${stack.id}-collector`, maxWaitTimeInMs: 100 });
   await consumer.connect();
   await consumer.subscribe({ topics: [stack.topics.appointments, stack.topics.contacts, stack.topics.activities], fromBeginning: true });
   const events: Collected[] = [];

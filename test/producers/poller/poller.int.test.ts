@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import type { Producer } from 'kafkajs';
+import type { KafkaProducer } from '../../../src/kafka/index.js';
 import { acmeClientsFor } from '../../../src/acme/client.js';
-import { createProducer } from '../../../src/kafka/index.js';
+
 import { createLogger } from '../../../src/logger.js';
 import { createPolling } from '../../../src/processes/admin.js';
 import { createCursorStore } from '../../../src/producers/poller/cursor-store.js';
@@ -18,7 +18,7 @@ import { sandboxOutbound } from '../../acme/sandbox-tenants.js';
 let stack: IsolatedStack;
 let env: RunningSandbox;
 let tenants: TenantRepository;
-let producer: Producer;
+let producer: KafkaProducer;
 let publisher: EventPublisher;
 let polling: FastifyInstance;
 let collector: Collector;
@@ -90,7 +90,7 @@ describe('polling Acme into Kafka', () => {
   it('keeps the cursor where Kafka last acknowledged while Kafka is unreachable, and loses nothing when it is back', async () => {
     const t = await createApiKeyTenant(env, tenants, 'poll-down');
     const seeded = seedAccount(env.sandbox, t.accountId, { contacts: 4, appointments: 2, activities: 2 });
-    const closed = createProducer(stack.kafka); // never connected: every send fails
+    const closed = stack.kafka.producer(); // never connected: every send fails
     const deadPublisher = createEventPublisher({ producer: closed, codec: stack.codec, topics: stack.topics, lingerMs: 0, ackTimeoutMs: 2_000 });
     const failed = await poller(deadPublisher).pollTenant(t.tenantId);
     expect(failed.error).toBeDefined();
@@ -107,7 +107,7 @@ describe('polling Acme into Kafka', () => {
   it('moves the cursor page by page: Kafka lost after the first page leaves it at that page, and the next poll resumes from there', async () => {
     const t = await createApiKeyTenant(env, tenants, 'poll-midway');
     const seeded = seedAccount(env.sandbox, t.accountId, { contacts: 5, appointments: 0, activities: 0 });
-    const closed = createProducer(stack.kafka);
+    const closed = stack.kafka.producer();
     const dead = createEventPublisher({ producer: closed, codec: stack.codec, topics: stack.topics, lingerMs: 0, ackTimeoutMs: 2_000 });
     let pages = 0;
     // The real broker for the first page, then a producer that cannot reach it.

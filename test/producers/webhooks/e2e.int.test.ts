@@ -61,7 +61,7 @@ describe('webhooks from the sandbox to Kafka', () => {
       for (const type of TYPES) for (const record of sandbox.store.all(type, account.account_id)) expected.set(`${account.account_id}:${record.id}`, record.version);
 
     const onKafka = Object.values(await sizes(stack)).reduce((a, b) => a + b, 0);
-    const records = await consume<EventEnvelope>(stack, stack.kafka, [stack.topics.contacts, stack.topics.appointments, stack.topics.activities], onKafka);
+    const records = await consume<EventEnvelope>(stack, stack.kafkajs, [stack.topics.contacts, stack.topics.appointments, stack.topics.activities], onKafka);
     const highest = new Map<string, number>();
     for (const { key, value } of records) highest.set(key, Math.max(highest.get(key) ?? 0, value.acme_version));
 

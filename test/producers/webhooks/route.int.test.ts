@@ -48,7 +48,7 @@ describe('POST /webhooks/acme/:tenant', () => {
       const res = await post(tenantA, sign(event, [secret!]));
       expect(res.statusCode).toBe(200);
     }
-    const records = await consume<AcmeContactEvent | AcmeAppointmentEvent>(stack, stack.kafka, [stack.topics.contacts, stack.topics.appointments], 2);
+    const records = await consume<AcmeContactEvent | AcmeAppointmentEvent>(stack, stack.kafkajs, [stack.topics.contacts, stack.topics.appointments], 2);
     const byId = new Map(records.map((r) => [r.value.acme_id, r]));
     expect(byId.get('con_route1')).toMatchObject({
       topic: stack.topics.contacts, key: `${tenantA}:con_route1`, headers: { 'correlation-id': contact.id },

@@ -47,7 +47,7 @@ describe('the edge with Acme sandbox', () => {
     const thin = webhookEvent(eventId(), 'contact.created', { id: contact.id, object_type: 'contact', version: contact.version }, accountId);
     const res = await edge.app.inject({ method: 'POST', url: `/webhooks/acme/${accountId}`, ...toInject(sign(thin, [secret])) });
     expect(res.statusCode).toBe(200);
-    const [record] = await consume<AcmeContactEvent>(stack, stack.kafka, [stack.topics.contacts], 1);
+    const [record] = await consume<AcmeContactEvent>(stack, stack.kafkajs, [stack.topics.contacts], 1);
     expect(record?.value).toMatchObject({ tenant_id: accountId, acme_id: contact.id, acme_version: 1, last_name: 'Hopper', email: 'hopper@example.com', correlation_id: thin.id });
   });
 
@@ -90,7 +90,7 @@ describe('the edge with Acme sandbox', () => {
     expect(delivery?.status).toBe('succeeded');
     expect(delivery?.attempts.map((a) => a.status_code).at(-1)).toBe(200);
     expect((await sizes(stack)).contacts).toBe(before.contacts! + 1);
-    const records = await consume<AcmeContactEvent>(stack, stack.kafka, [stack.topics.contacts], before.contacts! + 1);
+    const records = await consume<AcmeContactEvent>(stack, stack.kafkajs, [stack.topics.contacts], before.contacts! + 1);
     expect(records.filter((r) => r.value.acme_id === contactId).map((r) => [r.value.tenant_id, r.value.acme_version])).toEqual([[accountId, 1]]);
   });
 });
