@@ -130,7 +130,7 @@ describe.each(ADAPTERS)('Kafka port contract: %s', (name, create) => {
     await producer.send([{ topic, records: keys.map((key) => ({ key, value: Buffer.from(key) })) }]);
     // kafkajs' DefaultPartitioner is the reference (the Java client's murmur2, positive-masked).
     const partition = Partitioners.DefaultPartitioner();
-    const expected = Object.fromEntries(keys.map((key) => [key, partition({ topic, partitionMetadata: Array.from({ length: 6 }, (_, p) => ({ partitionId: p, leader: 1, partitionErrorCode: 0 })), message: { key, value: null } })]));
+    const expected = Object.fromEntries(keys.map((key) => [key, partition({ topic, partitionMetadata: Array.from({ length: 6 }, (_, p) => ({ partitionId: p, leader: 1, partitionErrorCode: 0, replicas: [1], isr: [1] })), message: { key, value: null } })]));
     const actual = Object.fromEntries((await readAll(client, topic)).map((r) => [r.key!.toString(), r.partition]));
     expect(actual).toEqual(expected);
   });
