@@ -12,7 +12,12 @@
  *    (MESSAGE_TOO_LARGE, authorization, KafkaJSNonRetriableError around any of those);
  *  - programmer errors (TypeError, RangeError...) are never retried: PermanentError INTERNAL.
  */
-import { KafkaJSError, KafkaJSNumberOfRetriesExceeded } from 'kafkajs';
+// kafkajs spreads its errors into module.exports (`...errors`, kafkajs index.js), which
+// Node's CommonJS export detection cannot see: a named ESM import of them fails outside
+// vitest (SyntaxError under tsx). The default import is the whole module.exports.
+import kafkajs from 'kafkajs';
+
+const { KafkaJSError, KafkaJSNumberOfRetriesExceeded } = kafkajs;
 import { AcmeSyncError, ERROR_CODES, PermanentError, TransientError, isRetriable, type Stage } from '../../errors/index.js';
 
 const PROGRAMMER_ERRORS = [TypeError, RangeError, ReferenceError, SyntaxError, EvalError, URIError];
