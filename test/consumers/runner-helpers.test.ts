@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ERROR_CODES } from '../../src/errors/index.js';
+import { KafkaJSProtocolError } from 'kafkajs';
+import { toKafkaError } from '../../src/kafka/kafkajs/errors.js';
 import { kafkaUnavailable } from '../../src/producers/publisher.js';
 import { correlationIdOf, createCommitCoalescer, retryFailureOf } from '../../src/consumers/runtime/runner.js';
 
@@ -73,9 +75,9 @@ describe('retryFailureOf', () => {
     for (const err of [refused, terminated, shutdown]) expect(retryFailureOf(err)).toMatchObject({ code: ERROR_CODES.DATABASE_UNAVAILABLE, retriable: true, stage: 'sink' });
   });
 
-  it('keeps the code of our own errors and names kafkajs errors Kafka', () => {
+  it('keeps the code of our own errors, Kafka\'s as the Kafka port classified them', () => {
     expect(retryFailureOf(kafkaUnavailable(new Error('x'))).code).toBe(ERROR_CODES.KAFKA_UNAVAILABLE);
-    const kafkajs = Object.assign(new Error('leader not available'), { name: 'KafkaJSProtocolError', retriable: true });
-    expect(retryFailureOf(kafkajs).code).toBe(ERROR_CODES.KAFKA_UNAVAILABLE);
+    const fromPort = toKafkaError(new KafkaJSProtocolError(Object.assign(new Error('leader not available'), { type: 'LEADER_NOT_AVAILABLE', code: 5, retriable: true })));
+    expect(retryFailureOf(fromPort)).toMatchObject({ code: ERROR_CODES.KAFKA_UNAVAILABLE, retriable: true, stage: 'sink' });
   });
 });

@@ -12,13 +12,13 @@
  *    (MESSAGE_TOO_LARGE, authorization, KafkaJSNonRetriableError around any of those);
  *  - programmer errors (TypeError, RangeError...) are never retried: PermanentError INTERNAL.
  */
-// kafkajs spreads its errors into module.exports (`...errors`, kafkajs index.js), which
-// Node's CommonJS export detection cannot see: a named ESM import of them fails outside
-// vitest (SyntaxError under tsx). The default import is the whole module.exports.
 import kafkajs from 'kafkajs';
-
-const { KafkaJSError, KafkaJSNumberOfRetriesExceeded } = kafkajs;
 import { AcmeSyncError, ERROR_CODES, PermanentError, TransientError, isRetriable, type Stage } from '../../errors/index.js';
+
+// kafkajs is CommonJS and spreads its error classes into module.exports, which Node's ESM
+// loader cannot see as named exports (only Kafka, Partitioners, logLevel...): take them
+// from the default export.
+const { KafkaJSError, KafkaJSNumberOfRetriesExceeded } = kafkajs;
 
 const PROGRAMMER_ERRORS = [TypeError, RangeError, ReferenceError, SyntaxError, EvalError, URIError];
 

@@ -4,8 +4,8 @@ import { ERROR_CODES, PermanentError, TransientError, type ErrorCode } from '../
 import { httpStatusOf, STATUS, webhookOutcomeOf } from '../../../src/producers/webhooks/http-errors.js';
 
 const CODES = Object.values(ERROR_CODES) as ErrorCode[];
-/** Codes that say "our bug or a broken deployment": the only ones answered 500. */
-const BUGS: ReadonlySet<ErrorCode> = new Set([ERROR_CODES.INTERNAL, ERROR_CODES.CONFIG_INVALID, ERROR_CODES.DATABASE_QUERY_INVALID, ERROR_CODES.SCHEMA_INCOMPATIBLE, ERROR_CODES.STACK_FAILED]);
+/** Codes that say "our bug or a broken deployment": the only ones answered 500 (Kafka refusing our write for good is one). */
+const BUGS: ReadonlySet<ErrorCode> = new Set([ERROR_CODES.INTERNAL, ERROR_CODES.CONFIG_INVALID, ERROR_CODES.DATABASE_QUERY_INVALID, ERROR_CODES.SCHEMA_INCOMPATIBLE, ERROR_CODES.STACK_FAILED, ERROR_CODES.KAFKA_REFUSED]);
 
 describe("the edge's answer to an error", () => {
   it('is decided for every error code, so a new code cannot fall back to a 500 unnoticed', () => {
