@@ -210,6 +210,33 @@ describe.each(ADAPTERS)('Kafka port contract: %s', (name, create) => {
     await vi.waitFor(() => expect(seen.batches.flatMap((b) => b.records.map((r) => Number(r.offset))).slice(-6)).toEqual([4, 5, 6, 7, 8, 9]), { timeout: 30_000, interval: 50 });
   });
 
+  it('lets a graceful stop finish the batch in hand: not stale, and disconnect waits for it', async () => {
+    const topic = await newTopic(1);
+    await producer.send([{ topic, records: keyed(5, 1) }]);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let staleDuringStop: boolean | undefined;
+    let finished = false;
+    let inHand!: () => void;
+    const started = new Promise<void>((resolve) => (inHand = resolve));
+    const seen = await startConsumer(client, [topic], id(), async (_batch, control) => {
+      inHand();
+      await held;
+      staleDuringStop = control.isStale();
+      finished = true;
+    });
+    await started;
+    const stopped = seen.consumer.disconnect();
+    let disconnected = false;
+    void stopped.then(() => (disconnected = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(disconnected).toBe(false);
+    release();
+    await stopped;
+    expect(finished).toBe(true);
+    expect(staleDuringStop).toBe(false);
+  });
+
   it('starts a new member of the group from the offsets the group committed', async () => {
     const topic = await newTopic(1);
     await producer.send([{ topic, records: keyed(10, 1) }]);

@@ -272,12 +272,13 @@ export function createPlatformaticConsumer(client: KafkaClientOptions, options: 
     }
   }
 
+  /** Revoked (a new generation) or sought since fetched. Not a stop: on a graceful stop the batch in hand is finished (the runner relies on it). */
   function stale(h: Held): boolean {
-    return h.generation !== generation || (seeks.get(h.key) ?? 0) !== h.seeks || !running;
+    return h.generation !== generation || (seeks.get(h.key) ?? 0) !== h.seeks;
   }
 
   async function handle(batch: RecordBatch, h: Held): Promise<void> {
-    if (stale(h) || crashed) return;
+    if (stale(h) || crashed || !running) return;
     const control: BatchControl = {
       heartbeat: async () => {
         // The library heartbeats on its own timer; here we only tell the caller whether the
