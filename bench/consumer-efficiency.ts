@@ -3,6 +3,7 @@
  * activities; 10 tenants; duplicates, older versions, deletes, a little bad data) is
  * loaded once, then drained again and again by fresh consumer groups:
  *   kafkajs bare (ceiling) · kafkajs decode-only · the flow through the runner ·
+ *   the same runner with @platformatic/kafka behind the port (KAFKA_CLIENT=platformatic) ·
  *   the database writes alone · @platformatic/kafka bare and decode-only.
  * Calendar is compared on the appointments topic, touch-points on the activities topic.
  */
@@ -12,6 +13,7 @@ import { createDataset } from './support/dataset.js';
 import { drainDatabaseAlone } from './support/db-alone.js';
 import { highWatermarks, total } from './support/drain.js';
 import { drainWithRunner, type FlowName } from './support/runner-drain.js';
+import type { KafkaClientName } from '../src/kafka/index.js';
 import { produceBacklog, seedState } from './support/seed.js';
 import { createBenchStack, type IsolatedStack } from './support/stack.js';
 import { fmt, interleave, judgeCostRatio, judgeRatio, num, ratio, repeat, type Summary } from './support/stats.js';
@@ -26,6 +28,14 @@ export const TARGET_OF_DB_ALONE = 0.7;
 /** Issue 14: Node CPU per event through the runner ≤ 1.5 × (decode-only + database-alone). */
 export const TARGET_CPU_OF_PARTS = 1.5;
 
+/** Issue 14: @platformatic/kafka becomes selectable (a dependency) when ≥ 20 % faster end to end. */
+export const PLATFORMATIC_MARGIN = 0.2;
+
+function platformaticVerdict(platformatic: number, kafkajs: number): string {
+  if (!Number.isFinite(platformatic) || !Number.isFinite(kafkajs)) return 'n/a';
+  return platformatic >= kafkajs * (1 + PLATFORMATIC_MARGIN) ? 'MET (faster by ≥ 20 %)' : 'NOT MET (kafkajs stays; the adapter is measurement-only)';
+}
+
 interface Row {
   variant: string;
   rate: Summary;
@@ -37,7 +47,7 @@ const FLOW_TOPIC: Record<FlowName, 'appointments' | 'activities'> = { calendar: 
 
 type Variant =
   | { label: string; kind: 'client'; mode: ClientMode; client: 'kafkajs' | 'platformatic' }
-  | { label: string; kind: 'runner' }
+  | { label: string; kind: 'runner'; client: KafkaClientName }
   | { label: string; kind: 'db'; produceInTransaction?: boolean };
 
 /**
@@ -50,7 +60,8 @@ async function measureFlow(stack: IsolatedStack, o: BenchOptions, flow: FlowName
   const variants: Variant[] = [
     { label: 'kafkajs, bare (ceiling)', kind: 'client', mode: 'bare', client: 'kafkajs' },
     { label: 'kafkajs, Avro decode only', kind: 'client', mode: 'decode', client: 'kafkajs' },
-    { label: `${flow} flow through the runner`, kind: 'runner' },
+    { label: `${flow} flow through the runner`, kind: 'runner', client: 'kafkajs' },
+    { label: `${flow} flow through the runner (@platformatic/kafka)`, kind: 'runner', client: 'platformatic' },
     { label: `${flow} database alone (the runner's per-batch SQL, no Kafka)`, kind: 'db' },
     { label: `${flow} before the outbox: database alone + the outputs produced inside the transaction`, kind: 'db', produceInTransaction: true },
     { label: '@platformatic/kafka, bare', kind: 'client', mode: 'bare', client: 'platformatic' },
@@ -65,8 +76,9 @@ async function measureFlow(stack: IsolatedStack, o: BenchOptions, flow: FlowName
       return { rate: r.eventsPerSec, cpu: r.cpuUsPerEvent, batch: NaN, written: NaN, skipped: NaN, dlq: NaN, lockWaitMs: NaN };
     }
     if (v.kind === 'runner') {
-      const r = await drainWithRunner(stack, flow, limit === undefined ? {} : { limit });
-      batchSize = r.recordsPerBatch;
+      const r = await drainWithRunner(stack, flow, { client: v.client, ...(limit === undefined ? {} : { limit }) });
+      // The database-alone variant replays the kafkajs runner's batch size (the default client).
+      if (v.client === 'kafkajs') batchSize = r.recordsPerBatch;
       return { rate: r.eventsPerSec, cpu: r.cpuUsPerEvent, batch: r.recordsPerBatch, written: r.written, skipped: r.skipped, dlq: r.dlq, lockWaitMs: r.lockWaitMs };
     }
     const r = await drainDatabaseAlone(stack, data, flow, { batchSize, produceInTransaction: v.produceInTransaction === true, ...(limit === undefined ? {} : { limit }) });
@@ -79,6 +91,7 @@ async function measureFlow(stack: IsolatedStack, o: BenchOptions, flow: FlowName
   const of = (kind: Variant['kind'], mode?: ClientMode) => summaries[variants.findIndex((v) => v.kind === kind && (v.kind !== 'db' || v.produceInTransaction !== true) && (mode === undefined || (v.kind === 'client' && v.mode === mode && v.client === 'kafkajs')))]!;
   const before = summaries[variants.findIndex((v) => v.kind === 'db' && v.produceInTransaction === true)]!;
   const pipeline = of('runner');
+  const platformaticRunner = summaries[variants.findIndex((v) => v.kind === 'runner' && v.client === 'platformatic')]!;
   const rows: Row[] = variants.map((v, i) => {
     const s = summaries[i]!;
     const extra = v.kind === 'runner'
@@ -94,7 +107,7 @@ async function measureFlow(stack: IsolatedStack, o: BenchOptions, flow: FlowName
     return { rate: r.fetchRecordsPerSec, total: r.recordsPerSec, mb: r.mbPerSec };
   });
   const round = variants.map((v) => v.label).join(' → ');
-  return { rows, decode: of('client', 'decode'), pipeline, db: of('db'), before, perf, order: `${order.length} drains: a warm-up (${num(warm)} records) of each, then ${o.reps} rounds of ${round}` };
+  return { rows, decode: of('client', 'decode'), pipeline, platformaticRunner, db: of('db'), before, perf, order: `${order.length} drains: a warm-up (${num(warm)} records) of each, then ${o.reps} rounds of ${round}` };
 }
 
 export const consumerEfficiency: Benchmark = {
@@ -135,6 +148,7 @@ export const consumerEfficiency: Benchmark = {
             ['ratio pipeline ÷ database alone (same SQL)', `${ratio(m.pipeline.rate.median, m.db.rate.median)}`, '', `target ≥ ${TARGET_OF_DB_ALONE}: ${ofDb.verdict}`],
             ['CPU pipeline ÷ (decode-only + database alone)', `${Number.isFinite(cpu.ratio) ? cpu.ratio.toFixed(2) : 'n/a'}`, num(cpuParts, 1), `target ≤ ${TARGET_CPU_OF_PARTS}: ${cpu.verdict}`],
             ['ratio pipeline ÷ physical limit', ratio(m.pipeline.rate.median, m.perf.rate.median), '', limitNote],
+            ['ratio runner @platformatic/kafka ÷ runner kafkajs', ratio(m.platformaticRunner.rate.median, m.pipeline.rate.median), ratio(m.platformaticRunner.cpu.median, m.pipeline.cpu.median), `issue 14: selectable when ≥ ${1 + PLATFORMATIC_MARGIN} (events/s): ${platformaticVerdict(m.platformaticRunner.rate.median, m.pipeline.rate.median)}`],
           ],
         });
         const met = (ok: boolean) => (ok ? 'MET' : 'MISSED');
@@ -147,7 +161,12 @@ export const consumerEfficiency: Benchmark = {
           `${flow} lock waits (pg_locks sampled every 20 ms, backends of this schema waiting for a lock, in backend-ms per drain): through the runner ${num(m.pipeline.lockWaitMs.median)}, database alone ${num(m.db.lockWaitMs.median)} — the same SQL, so a difference is waiting the runner adds. Before the outbox (the same SQL with the outputs produced to Kafka inside the transaction, row locks held across the round trip): ${num(m.before.lockWaitMs.median)} backend-ms at ${num(m.before.rate.median)} events/s, against ${num(m.db.lockWaitMs.median)} at ${num(m.db.rate.median)} events/s with the outbox (issue 14's before and after).`,
           `${flow} order: ${m.order}.`,
         );
+        findings.push(
+          `${flow} with @platformatic/kafka behind the port (same runner, same builder, KAFKA_CLIENT=platformatic): ${num(m.platformaticRunner.rate.median)} events/s, CPU ${num(m.platformaticRunner.cpu.median, 1)} µs/event — ` +
+            `${ratio(m.platformaticRunner.rate.median, m.pipeline.rate.median)} × the kafkajs runner's events/s, ${ratio(m.platformaticRunner.cpu.median, m.pipeline.cpu.median)} × its CPU per event; issue 14's rule (≥ ${1 + PLATFORMATIC_MARGIN} × end to end to make it selectable): ${platformaticVerdict(m.platformaticRunner.rate.median, m.pipeline.rate.median)}.`,
+        );
         o.figures.set(`consumers.${flow}.eventsPerSec`, m.pipeline.rate.median);
+        o.figures.set(`consumers.${flow}.platformaticEventsPerSec`, m.platformaticRunner.rate.median);
       }
       return { name: this.name, title: this.title, tables, findings };
     } finally {

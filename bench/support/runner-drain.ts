@@ -9,6 +9,7 @@ import type { AcmeReader } from '../../src/consumers/runtime/index.js';
 import { ERROR_CODES, PermanentError } from '../../src/errors/index.js';
 import { createLogger } from '../../src/logger.js';
 import { createMetricsRegistry, type Registry } from '../../src/metrics/index.js';
+import { createKafkaClient, kafkaOptionsFrom, type KafkaClientName } from '../../src/kafka/index.js';
 import { createConsumers, flowInputs, type FlowName as AnyFlow } from '../../src/processes/consumers.js';
 import { highWatermarks, total, waitForStored } from './drain.js';
 import { resetFlowState } from './seed.js';
@@ -38,6 +39,12 @@ export interface RunnerDrainOptions {
   limit?: number;
   maxBytesPerPartition?: number;
   partitionsConsumedConcurrently?: number;
+  /**
+   * The Kafka client behind the port (KAFKA_CLIENT) for the runner's consumer and the
+   * outbox relay's producer; default: the stack's (kafkajs). Issue 14: the same builder,
+   * another adapter.
+   */
+  client?: KafkaClientName;
 }
 
 /** Acme is never called: every user and contact is already in PostgreSQL (a call fails the record, and the bench counts it). */
@@ -70,8 +77,11 @@ export async function drainWithRunner(stack: IsolatedStack, flowName: FlowName, 
   const metrics = createMetricsRegistry({ service: 'bench', collectDefault: false });
   const groupId = `${stack.id}.bench.${flowName}.${++runs}.${Date.now()}`;
   const logger = createLogger({ level: process.env.BENCH_LOG_LEVEL ?? 'error', name: 'bench' });
+  const client = options.client ?? stack.config.KAFKA_CLIENT;
+  const config = { ...stack.config, KAFKA_CLIENT: client };
+  const runtime = client === stack.config.KAFKA_CLIENT ? stack : { ...stack, config, kafka: createKafkaClient(kafkaOptionsFrom(config)) };
   const app = await createConsumers({
-    config: stack.config, logger, runtime: stack, metrics, flows: [flowName], groupIdOf: () => groupId, acme: benchAcme().acme,
+    config, logger, runtime, metrics, flows: [flowName], groupIdOf: () => groupId, acme: benchAcme().acme,
     tenantCacheTtlMs: 60_000, dashboard: false,
     runner: {
       ...(options.maxBytesPerPartition ? { maxBytesPerPartition: options.maxBytesPerPartition } : {}),

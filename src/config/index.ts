@@ -59,6 +59,7 @@ export const SETTINGS = {
   LOG_LEVEL: setting(logLevel, 'info', 'pino log level'),
   KAFKA_BROKERS: setting(brokers, '127.0.0.1:9092', 'Comma-separated Kafka bootstrap servers'),
   KAFKA_CLIENT_ID: setting(z.string().min(1), 'acme-sync', 'Kafka client.id prefix of every client'),
+  KAFKA_CLIENT: setting(z.enum(['kafkajs', 'platformatic']), 'kafkajs', 'Kafka client library behind the port: kafkajs, or platformatic (@platformatic/kafka: measurement-only, a devDependency; issue 14)'),
   KAFKA_TOPIC_PREFIX: setting(topicPrefix, '', 'Prefix of every topic name (isolates environments and tests)'),
   KAFKA_PARTITIONS: setting(positiveInt, '6', 'Partitions of topics created at start-up'),
   KAFKA_REPLICATION_FACTOR: setting(positiveInt, '1', 'Replication factor of topics created at start-up'),

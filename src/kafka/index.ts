@@ -12,6 +12,7 @@ import type { Config } from '../config/index.js';
 import { ERROR_CODES, TransientError, isRetriable } from '../errors/index.js';
 import { retry } from '../retry/index.js';
 import { createKafkajsClient } from './kafkajs/index.js';
+import { createPlatformaticClient } from './platformatic/index.js';
 import { TOPIC_KINDS, TOPIC_SPECS, topicConfig, topicNames, type TopicNames } from './topics.js';
 import type { KafkaAdmin, KafkaClient, KafkaClientOptions, NewTopic } from './types.js';
 
@@ -19,13 +20,22 @@ export * from './topics.js';
 export type * from './types.js';
 export { chunkTopicRecords, MAX_REQUEST_BYTES } from './chunk.js';
 
-export function kafkaOptionsFrom(config: Config, logger?: Logger): KafkaClientOptions {
-  return { brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, ...(logger ? { logger } : {}) };
+/** The adapter behind the port (config KAFKA_CLIENT). */
+export type KafkaClientName = Config['KAFKA_CLIENT'];
+
+export function kafkaOptionsFrom(config: Config, logger?: Logger): KafkaClientOptions & { client: KafkaClientName } {
+  return { brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, client: config.KAFKA_CLIENT, ...(logger ? { logger } : {}) };
 }
 
-/** The Kafka client: the kafkajs adapter (src/kafka/kafkajs/). */
-export function createKafkaClient(options: KafkaClientOptions): KafkaClient {
-  return createKafkajsClient(options);
+/**
+ * The Kafka client: the kafkajs adapter (src/kafka/kafkajs/) by default; the
+ * @platformatic/kafka adapter (src/kafka/platformatic/) with `client: 'platformatic'`
+ * (KAFKA_CLIENT) — measurement-only while that library is a devDependency (issue 14); it
+ * loads the library on first use, so the default never needs it.
+ */
+export function createKafkaClient(options: KafkaClientOptions & { client?: KafkaClientName }): KafkaClient {
+  const { client, ...rest } = options;
+  return client === 'platformatic' ? createPlatformaticClient(rest) : createKafkajsClient(rest);
 }
 
 export interface EnsureTopicsOptions {

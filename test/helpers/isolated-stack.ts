@@ -9,7 +9,7 @@ import { Partitioners, type Admin, type Kafka, type Producer } from 'kafkajs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { createPool, migrate } from '../../src/db/index.js';
-import { ensureTopics, kafkaOptionsFrom, TOPIC_KINDS, type KafkaClient, type TopicNames } from '../../src/kafka/index.js';
+import { createKafkaClient, ensureTopics, kafkaOptionsFrom, TOPIC_KINDS, type KafkaClient, type TopicNames } from '../../src/kafka/index.js';
 import { createKafkajs, createKafkajsClient } from '../../src/kafka/kafkajs/index.js';
 import { createAvroCodec, createRegistry, registerSchemas, type AvroCodec, type SchemaIds } from '../../src/registry/index.js';
 import type { StackEnv } from './stack-env.js';
@@ -17,7 +17,7 @@ import type { StackEnv } from './stack-env.js';
 export interface IsolatedStack {
   id: string;
   config: Config;
-  /** Our Kafka port (the kafkajs adapter): what the code under test is given. */
+  /** Our Kafka port (the kafkajs adapter, or the one KAFKA_CLIENT names): what the code under test is given. */
   kafka: KafkaClient;
   /** The same cluster through kafkajs itself, for inspecting Kafka from the outside. */
   kafkajs: Kafka;
@@ -60,6 +60,8 @@ export function isolatedConfig(env: StackEnv, id: string, extra: Record<string, 
     // Tests run Acme's sandbox on loopback at random ports: the development allowance.
     ACME_ALLOWED_BASE_URLS: 'http://127.0.0.1:*',
     ACME_ALLOW_PRIVATE_NETWORK: 'true',
+    // The adapter behind the port under test (issue 14): `KAFKA_CLIENT=platformatic npx vitest run …`.
+    ...(process.env.KAFKA_CLIENT ? { KAFKA_CLIENT: process.env.KAFKA_CLIENT } : {}),
     ...extra,
   });
 }
@@ -70,7 +72,7 @@ export async function createIsolatedStack(env: StackEnv, extra: Record<string, s
   await migrate({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA });
   const pool = createPool({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, poolMax: config.DATABASE_POOL_MAX });
   const kafkajs = createKafkajs(kafkaOptionsFrom(config));
-  const kafka = createKafkajsClient({ kafka: kafkajs });
+  const kafka = config.KAFKA_CLIENT === 'kafkajs' ? createKafkajsClient({ kafka: kafkajs }) : createKafkaClient(kafkaOptionsFrom(config));
   const admin = kafkajs.admin();
   await admin.connect();
   const portAdmin = kafka.admin();
