@@ -49,6 +49,8 @@ interface Row {
 export interface TenantRepository {
   create(input: NewTenant): Promise<Tenant>;
   get(id: string): Promise<Tenant | undefined>;
+  /** The tenants of these ids that exist, in one query (the consumers load a batch's tenants at once). */
+  getMany(ids: readonly string[]): Promise<Tenant[]>;
   getWithSecrets(id: string): Promise<TenantWithSecrets | undefined>;
   list(): Promise<Tenant[]>;
   update(id: string, patch: TenantPatch): Promise<Tenant>;
@@ -62,6 +64,8 @@ export interface TenantRepository {
   reencryptAll(): Promise<number>;
   upsertAcmeUsers(users: readonly AcmeUserRecord[]): Promise<void>;
   getAcmeUser(tenantId: string, acmeUserId: string): Promise<AcmeUserRecord | undefined>;
+  /** The stored Acme users of these (tenant, user) pairs, in one query. */
+  getAcmeUsers(keys: readonly { tenantId: string; acmeUserId: string }[]): Promise<AcmeUserRecord[]>;
 }
 
 const EMPTY_SECRETS: TenantSecrets = { webhookSecrets: [] };
@@ -149,6 +153,11 @@ export function createTenantRepository(pool: pg.Pool, box: SecretBox): TenantRep
       const row = await one('SELECT * FROM tenants WHERE id = $1', [id]);
       return row && toTenant(row);
     },
+    async getMany(ids) {
+      if (ids.length === 0) return [];
+      const { rows } = await pool.query<Row>('SELECT * FROM tenants WHERE id = ANY($1::text[])', [[...ids]]);
+      return rows.map(toTenant);
+    },
     async getWithSecrets(id) {
       const row = await one('SELECT * FROM tenants WHERE id = $1', [id]);
       return row && { ...toTenant(row), secrets: openSecrets(row) };
@@ -216,6 +225,15 @@ export function createTenantRepository(pool: pg.Pool, box: SecretBox): TenantRep
       );
       const r = rows[0];
       return r && { tenantId, acmeUserId, email: r.email, name: r.name, timeZone: r.time_zone };
+    },
+    async getAcmeUsers(keys) {
+      if (keys.length === 0) return [];
+      const { rows } = await pool.query<{ tenant_id: string; acme_user_id: string; email: string | null; name: string | null; time_zone: string | null }>(
+        `SELECT u.tenant_id, u.acme_user_id, u.email, u.name, u.time_zone
+         FROM acme_users u JOIN UNNEST($1::text[], $2::text[]) AS k (tenant_id, acme_user_id) USING (tenant_id, acme_user_id)`,
+        [keys.map((k) => k.tenantId), keys.map((k) => k.acmeUserId)],
+      );
+      return rows.map((r) => ({ tenantId: r.tenant_id, acmeUserId: r.acme_user_id, email: r.email, name: r.name, timeZone: r.time_zone }));
     },
   };
 }

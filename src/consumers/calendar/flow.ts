@@ -121,6 +121,8 @@ async function prepareAppointments(records: InboundRecord<AcmeAppointmentEvent>[
     else valid.push({ record, tenant });
   }
 
+  // The owners' stored Acme users in one query (not one per owner: 1,000 tenants, 1,000 queries).
+  await ctx.tenants.preload?.({ users: valid.flatMap(({ record: { value: e } }) => (e.owner_user_id === null ? [] : [{ tenantId: e.tenant_id, acmeUserId: e.owner_user_id }])) });
   const wanted = [...new Map(valid.flatMap(({ record: { value: e } }) => (e.contact_id === null ? [] : [[contactKey(e.tenant_id, e.contact_id), { tenantId: e.tenant_id, acmeId: e.contact_id }] as const]))).values()];
   const known = new Set((await readContacts(pool, wanted)).map((c) => contactKey(c.tenantId, c.acmeId)));
   const failedContacts = new Map<string, AcmeSyncError>();

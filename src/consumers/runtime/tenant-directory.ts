@@ -9,7 +9,7 @@ import type { AcmeUserRecord, Tenant } from '../../tenants/types.js';
 import type { AcmeReader, TenantDirectory } from './types.js';
 
 export interface TenantDirectoryOptions {
-  repository: Pick<TenantRepository, 'get' | 'getAcmeUser' | 'upsertAcmeUsers'>;
+  repository: Pick<TenantRepository, 'get' | 'getMany' | 'getAcmeUser' | 'getAcmeUsers' | 'upsertAcmeUsers'>;
   acme: (tenantId: string) => AcmeReader;
   ttlMs?: number;
   now?: () => number;
@@ -50,8 +50,35 @@ export function createTenantDirectory(options: TenantDirectoryOptions): TenantDi
     }
   }
 
+  const userKey = (tenantId: string, acmeUserId: string) => `${tenantId}\u0000${acmeUserId}`;
+  const fresh = <T>(cache: Map<string, Entry<T>>, key: string) => (cache.get(key)?.expiresAt ?? 0) > now();
+
+  /**
+   * One query per kind for every key not cached (or in flight) yet. A tenant that does not
+   * exist is cached as unknown, as `get` caches it; a user not stored is left to `acmeUser`,
+   * which fetches it from Acme. With 1,000 tenants in a batch, loading them one query at a
+   * time was what made the benchmark's 1,000-tenant runs half as fast as one tenant's.
+   */
+  async function preload(keys: { tenantIds?: Iterable<string>; users?: Iterable<{ tenantId: string; acmeUserId: string }> }): Promise<void> {
+    const tenantIds = [...new Set(keys.tenantIds ?? [])].filter((id) => !fresh(tenants, id));
+    const wanted = new Map([...(keys.users ?? [])].map((u) => [userKey(u.tenantId, u.acmeUserId), u] as const));
+    for (const key of wanted.keys()) if (fresh(users, key)) wanted.delete(key);
+    const [loaded, stored] = await Promise.all([
+      tenantIds.length === 0 ? [] : options.repository.getMany(tenantIds),
+      wanted.size === 0 ? [] : options.repository.getAcmeUsers([...wanted.values()]),
+    ]);
+    const expiresAt = now() + ttlMs;
+    const byId = new Map(loaded.map((t) => [t.id, t]));
+    for (const id of tenantIds) if (!fresh(tenants, id)) tenants.set(id, { value: Promise.resolve(byId.get(id)), expiresAt });
+    for (const user of stored) {
+      const key = userKey(user.tenantId, user.acmeUserId);
+      if (!fresh(users, key)) users.set(key, { value: Promise.resolve(user), expiresAt });
+    }
+  }
+
   return {
+    preload,
     get: (tenantId) => cached(tenants, tenantId, () => options.repository.get(tenantId)),
-    acmeUser: (tenantId, acmeUserId) => cached(users, `${tenantId}\u0000${acmeUserId}`, () => loadUser(tenantId, acmeUserId)),
+    acmeUser: (tenantId, acmeUserId) => cached(users, userKey(tenantId, acmeUserId), () => loadUser(tenantId, acmeUserId)),
   };
 }

@@ -39,6 +39,9 @@ export function createTouchpointFlow(options: TouchpointFlowOptions = {}): Flow<
       contacts ??= createContactCheck(ctx, options.pool);
       const zones = createZoneLookup(ctx);
       const tenants = new Map<string, Tenant | undefined>();
+      // The users whose time zone may decide a day, in one query (the zone lookup then hits the cache).
+      const users = (records as InboundRecord<AcmeActivityEvent>[]).flatMap(({ value: e }) => (e.operation === 'DELETE' || e.user_id === null ? [] : [{ tenantId: e.tenant_id, acmeUserId: e.user_id }]));
+      await ctx.tenants.preload?.({ tenantIds: users.map((u) => u.tenantId), users });
       const results = await Promise.all(records.map((record) => prepareOne(record as InboundRecord<AcmeActivityEvent>, ctx, tenants, zones, contacts!)));
       const ready: PreparedTouchpoints = { facts: [], ignored: new Map(), userOverrides: {} };
       const dlq: DlqEntry[] = [];

@@ -26,6 +26,7 @@ export function applySkips(records: InboundRecord[], skips: ReadonlyMap<string, 
 export async function admitTenants(context: FlowContext, records: readonly InboundRecord[]): Promise<{ ok: InboundRecord[]; dlq: DlqEntry[] }> {
   const ok: InboundRecord[] = [];
   const dlq: DlqEntry[] = [];
+  await context.tenants.preload?.({ tenantIds: records.map((record) => identityOf(record).tenantId) });
   for (const record of records) {
     const tenantId = identityOf(record).tenantId;
     if ((await context.tenants.get(tenantId)) === undefined) {
