@@ -79,7 +79,11 @@ let runs = 0;
 function produceInsideTransaction(producer: KafkaProducer): NonNullable<ApplyDeps['recordOutgoing']> {
   return async (_db, _group, messages) => {
     const byTopic = new Map<string, OutgoingRecord[]>();
-    for (const m of messages) byTopic.set(m.topic, [...(byTopic.get(m.topic) ?? []), m.message]);
+    for (const m of messages) {
+      const list = byTopic.get(m.topic);
+      if (list === undefined) byTopic.set(m.topic, [m.message]);
+      else list.push(m.message);
+    }
     await producer.send([...byTopic].map(([topic, records]) => ({ topic, records })));
   };
 }
