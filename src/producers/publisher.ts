@@ -43,6 +43,8 @@ interface Pending {
 }
 
 export function kafkaUnavailable(cause: unknown): TransientError {
+  // Already classified as transient (the Kafka port's errors): not wrapped a second time.
+  if (cause instanceof TransientError) return cause;
   return new TransientError(`Kafka did not acknowledge the write: ${(cause as Error)?.message ?? String(cause)}`, { code: ERROR_CODES.KAFKA_UNAVAILABLE, stage: 'produce', cause });
 }
 

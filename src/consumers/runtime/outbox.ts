@@ -51,7 +51,6 @@ export function laneOf(topic: string, key: string | null): number {
   return createHash('md5').update(`${topic}\u0000${key ?? ''}`).digest().readUInt16BE(0) % OUTBOX_LANES;
 }
 
-
 /** Inside the batch's transaction: one INSERT for every output and DLQ record of the batch, in order. */
 export async function writeOutbox(db: Queryable, sourceGroup: string, messages: readonly OutboxMessage[]): Promise<void> {
   if (messages.length === 0) return;

@@ -26,10 +26,11 @@ export function createTenantDirectory(options: TenantDirectoryOptions): TenantDi
   const tenants = new Map<string, Entry<Promise<Tenant | undefined>>>();
   const users = new Map<string, Entry<Promise<AcmeUserRecord | undefined>>>();
 
+  const fresh = <T>(cache: Map<string, Entry<T>>, key: string) => (cache.get(key)?.expiresAt ?? 0) > now();
+
   /** One in-flight lookup per key; a failed lookup is not cached. */
   function cached<T>(cache: Map<string, Entry<Promise<T>>>, key: string, load: () => Promise<T>): Promise<T> {
-    const hit = cache.get(key);
-    if (hit !== undefined && hit.expiresAt > now()) return hit.value;
+    if (fresh(cache, key)) return cache.get(key)!.value;
     const value = load();
     cache.set(key, { value, expiresAt: now() + ttlMs });
     value.catch(() => cache.delete(key));
@@ -51,7 +52,6 @@ export function createTenantDirectory(options: TenantDirectoryOptions): TenantDi
   }
 
   const userKey = (tenantId: string, acmeUserId: string) => `${tenantId}\u0000${acmeUserId}`;
-  const fresh = <T>(cache: Map<string, Entry<T>>, key: string) => (cache.get(key)?.expiresAt ?? 0) > now();
 
   /**
    * One query per kind for every key not cached (or in flight) yet. A tenant that does not

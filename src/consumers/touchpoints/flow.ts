@@ -41,7 +41,7 @@ export function createTouchpointFlow(options: TouchpointFlowOptions = {}): Flow<
       const tenants = new Map<string, Tenant | undefined>();
       // The users whose time zone may decide a day, in one query (the zone lookup then hits the cache).
       const users = (records as InboundRecord<AcmeActivityEvent>[]).flatMap(({ value: e }) => (e.operation === 'DELETE' || e.user_id === null ? [] : [{ tenantId: e.tenant_id, acmeUserId: e.user_id }]));
-      await ctx.tenants.preload?.({ tenantIds: users.map((u) => u.tenantId), users });
+      await ctx.tenants.preload?.({ users });
       const results = await Promise.all(records.map((record) => prepareOne(record as InboundRecord<AcmeActivityEvent>, ctx, tenants, zones, contacts!)));
       const ready: PreparedTouchpoints = { facts: [], ignored: new Map(), userOverrides: {} };
       const dlq: DlqEntry[] = [];
